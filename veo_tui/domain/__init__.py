@@ -1,0 +1,34 @@
+"""Records, states and the parsing of every record-info shape. No I/O here."""
+
+from __future__ import annotations
+
+from veo_tui.domain.ids import InvalidTaskId, ParsedIds, check_task_id, split_task_ids
+from veo_tui.domain.parse import is_web_url, parse_record_info
+from veo_tui.domain.records import (
+    TERMINAL_STATES,
+    FetchError,
+    FetchErrorKind,
+    FetchResult,
+    State,
+    TaskRecord,
+)
+from veo_tui.domain.text import inert
+from veo_tui.domain.times import iso_utc, parse_time
+
+__all__ = [
+    "TERMINAL_STATES",
+    "FetchError",
+    "FetchErrorKind",
+    "FetchResult",
+    "InvalidTaskId",
+    "ParsedIds",
+    "State",
+    "TaskRecord",
+    "check_task_id",
+    "inert",
+    "is_web_url",
+    "iso_utc",
+    "parse_record_info",
+    "parse_time",
+    "split_task_ids",
+]

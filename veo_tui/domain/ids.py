@@ -1,0 +1,79 @@
+"""Task ids as users type and paste them: trimming, checking, splitting.
+
+kie.ai's ids are opaque strings, so veo-tui only refuses what can never be an
+id: nothing at all, whitespace or control characters inside, or more than
+:data:`MAX_TASK_ID_LENGTH` characters. Refusing them early means no request is
+spent on a paste accident.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from veo_tui.domain.text import inert
+
+MAX_TASK_ID_LENGTH = 128
+_SEPARATORS = re.compile(r"[\s,]+")
+_FORBIDDEN = re.compile(
+    r"[\s\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+
+
+class InvalidTaskId(ValueError):
+    """A string that cannot be a task id; ``str()`` says why, safely."""
+
+
+def check_task_id(raw: str) -> str:
+    """Return the trimmed id, or raise :class:`InvalidTaskId` saying why not."""
+    task_id = raw.strip()
+    if not task_id:
+        raise InvalidTaskId("a task id cannot be empty")
+    if len(task_id) > MAX_TASK_ID_LENGTH:
+        raise InvalidTaskId(
+            f"task id {inert(task_id, limit=40)!s} is {len(task_id)} characters "
+            f"long; at most {MAX_TASK_ID_LENGTH} are allowed"
+        )
+    bad = _FORBIDDEN.search(task_id)
+    if bad is not None:
+        what = "whitespace" if bad.group().isspace() else "a control character"
+        raise InvalidTaskId(
+            f"task id {inert(task_id, limit=60)} contains {what} "
+            f"({inert(bad.group())!s} at position {bad.start() + 1})"
+        )
+    return task_id
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedIds:
+    """The outcome of reading ids from free text.
+
+    Attributes:
+        valid: Distinct valid ids, in the order first seen.
+        invalid: ``(text, reason)`` for each piece refused.
+        duplicates: Ids that appeared more than once (each named once).
+    """
+
+    valid: tuple[str, ...]
+    invalid: tuple[tuple[str, str], ...]
+    duplicates: tuple[str, ...]
+
+
+def split_task_ids(text: str) -> ParsedIds:
+    """Read ids separated by whitespace, commas or newlines from pasted text."""
+    seen: dict[str, None] = {}
+    duplicates: dict[str, None] = {}
+    invalid: list[tuple[str, str]] = []
+    for piece in _SEPARATORS.split(text):
+        if not piece:
+            continue
+        try:
+            task_id = check_task_id(piece)
+        except InvalidTaskId as error:
+            invalid.append((piece, str(error)))
+            continue
+        if task_id in seen:
+            duplicates[task_id] = None
+        else:
+            seen[task_id] = None
+    return ParsedIds(tuple(seen), tuple(invalid), tuple(duplicates))
