@@ -12,7 +12,7 @@ from veo_tui.domain.records import (
     State,
     TaskRecord,
 )
-from veo_tui.domain.text import inert
+from veo_tui.domain.text import human_duration, inert
 from veo_tui.domain.times import iso_utc, parse_time
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "State",
     "TaskRecord",
     "check_task_id",
+    "human_duration",
     "inert",
     "is_web_url",
     "iso_utc",

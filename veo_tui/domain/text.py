@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_BIDI = "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 _UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff\ufeff]")
 _UNSAFE_KEEP_NEWLINES = re.compile(
     f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff\ufeff]"
@@ -41,3 +41,20 @@ def inert(text: str, *, keep_newlines: bool = False, limit: int | None = None) -
     if limit is not None and len(safe) > limit:
         safe = safe[: max(limit - 1, 0)] + "…"
     return safe
+
+
+def human_duration(seconds: float | None) -> str:
+    """``95`` -> ``1m 35s``; ``None`` -> ``-``. Whole seconds, two units at most."""
+    if seconds is None or seconds < 0:
+        return "-"
+    total = int(seconds)
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {secs}s"
+    return f"{secs}s"

@@ -1,0 +1,303 @@
+"""The async kie.ai client: one shared connection pool, bounded and polite.
+
+Every request has explicit timeouts, a ``User-Agent`` naming veo-tui (kie's CDN
+refuses clients without one), a cap on how much of a response is read, and a
+bounded number of retries with exponential backoff and jitter for the
+failures that may pass (429, 455, 5xx, timeouts, dropped connections),
+honouring ``Retry-After``. Methods return values, never raise: a record, or a
+:class:`~veo_tui.domain.FetchError` saying why there is none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, tzinfo
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+import httpx
+
+from veo_tui import __version__
+from veo_tui.domain import (
+    FetchError,
+    FetchErrorKind,
+    FetchResult,
+    inert,
+    parse_record_info,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.kie.ai"
+RECORD_INFO_PATH = "/api/v1/veo/record-info"
+USER_AGENT = f"veo-tui/{__version__} python-httpx/{httpx.__version__}"
+
+
+class InsecureKeyError(ValueError):
+    """The key would travel in clear text to a host that is not this machine."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiOptions:
+    """How to reach kie.ai and how patient to be.
+
+    Attributes:
+        base_url: ``https://api.kie.ai``, or the local stand-in.
+        key: The API key; ``None`` makes every call an ``auth`` fetch error.
+        timeout: Seconds for one whole request, connection to last byte.
+        connect_timeout: Seconds to establish a connection.
+        max_retries: Retries after a retryable failure (so at most this + 1 tries).
+        backoff_base: The first retry's delay in seconds; each next one doubles.
+        backoff_cap: The longest backoff delay in seconds.
+        max_retry_wait: The longest ``Retry-After`` the client sleeps through
+            itself; past it the error is returned so the caller can pause.
+        max_body_bytes: Responses longer than this are refused (1 MB).
+        max_connections: Size of the shared connection pool.
+        naive_zone: The zone of record times written without one.
+    """
+
+    base_url: str = DEFAULT_BASE_URL
+    key: str | None = None
+    timeout: float = 20.0
+    connect_timeout: float = 5.0
+    max_retries: int = 3
+    backoff_base: float = 0.5
+    backoff_cap: float = 8.0
+    max_retry_wait: float = 30.0
+    max_body_bytes: int = 1_000_000
+    max_connections: int = 8
+    naive_zone: tzinfo = UTC
+
+    def __post_init__(self) -> None:
+        check_key_transport(self.base_url, self.key)
+
+    def __repr__(self) -> str:
+        # The dataclass repr would print the key.
+        return f"ApiOptions(base_url={self.base_url!r}, key={mask_key(self.key)!r})"
+
+
+def mask_key(key: str | None) -> str:
+    """The key as it may be shown: its last 4 characters at most."""
+    if not key:
+        return "(none)"
+    return "…" + key[-4:] if len(key) >= 12 else "…"
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` names this machine (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() in ("localhost", "localhost.") or host.lower().endswith(
+        ".localhost"
+    ):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_key_transport(base_url: str, key: str | None) -> None:
+    """Refuse to send a key over plain http to anything but this machine.
+
+    Raises:
+        InsecureKeyError: The key would cross a network unencrypted.
+    """
+    parts = urlsplit(base_url)
+    if not key or parts.scheme == "https":
+        return
+    if parts.scheme == "http" and is_loopback_host(parts.hostname or ""):
+        return
+    raise InsecureKeyError(
+        f"refusing to send the API key to {parts.scheme}://{parts.hostname}: "
+        "use https, or http only to a loopback address such as 127.0.0.1"
+    )
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class RawResponse:
+    """A response read within the size cap."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+class KieClient:
+    """One run's client of kie.ai; use as ``async with KieClient(options)``.
+
+    Args:
+        options: Where and how to connect.
+        transport: An httpx transport to use instead of the network (tests).
+        sleep: Awaitable sleep, replaceable so tests need not wait.
+        jitter: Returns a float in [0, 1); replaceable for repeatable tests.
+        now: The current time, for ``Retry-After`` given as an HTTP date.
+    """
+
+    def __init__(
+        self,
+        options: ApiOptions,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.options = options
+        self._sleep = sleep
+        self._jitter = jitter
+        self._now = now
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if options.key:
+            headers["Authorization"] = f"Bearer {options.key}"
+        self._http = httpx.AsyncClient(
+            base_url=options.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(options.timeout, connect=options.connect_timeout),
+            limits=httpx.Limits(
+                max_connections=options.max_connections,
+                max_keepalive_connections=options.max_connections,
+            ),
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def record_info(self, task_id: str) -> FetchResult:
+        """Fetch and parse one task's record, retrying what may pass."""
+        if not self.options.key:
+            return FetchError(FetchErrorKind.AUTH, "no API key is set (KIE_API_KEY)")
+
+        async def once() -> FetchResult:
+            raw = await self._get(RECORD_INFO_PATH, {"taskId": task_id})
+            if isinstance(raw, FetchError):
+                return raw
+            result = parse_record_info(
+                task_id, raw.status, raw.body, naive_zone=self.options.naive_zone
+            )
+            if isinstance(result, FetchError):
+                result = replace(result, retry_after=self._retry_after(raw.headers))
+            return result
+
+        return await self._with_retries(once)
+
+    async def _with_retries(
+        self, attempt: Callable[[], Awaitable[FetchResult]]
+    ) -> FetchResult:
+        """Run ``attempt`` until a record, a final error, or no retries left."""
+        tries = 0
+        while True:
+            result = await attempt()
+            if not isinstance(result, FetchError) or not result.retryable:
+                return result
+            if tries >= self.options.max_retries:
+                return result
+            delay = self._delay(tries, result.retry_after)
+            if delay is None:
+                return result
+            tries += 1
+            log.info(
+                "retry %d in %.2fs after %s: %s",
+                tries,
+                delay,
+                result.kind,
+                result.message,
+            )
+            await self._sleep(delay)
+
+    def _delay(self, tries: int, retry_after: float | None) -> float | None:
+        """Seconds to wait before the next try, or ``None`` to stop trying."""
+        if retry_after is not None:
+            return retry_after if retry_after <= self.options.max_retry_wait else None
+        ceiling = min(self.options.backoff_cap, self.options.backoff_base * 2.0**tries)
+        return ceiling * (0.5 + 0.5 * self._jitter())
+
+    def _retry_after(self, headers: httpx.Headers) -> float | None:
+        """``Retry-After`` in seconds, from either of its two forms."""
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        value = value.strip()
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return max(0.0, (moment - self._now()).total_seconds())
+
+    async def _get(self, path: str, params: dict[str, Any]) -> RawResponse | FetchError:
+        """One GET within the size cap and the whole-request timeout."""
+        try:
+            async with asyncio.timeout(self.options.timeout):
+                async with self._http.stream("GET", path, params=params) as response:
+                    body = await self._read_capped(response)
+                    return RawResponse(response.status_code, response.headers, body)
+        except (TimeoutError, httpx.TimeoutException):
+            return FetchError(
+                FetchErrorKind.TIMEOUT,
+                f"no answer from {self._host} within {self.options.timeout:g} s",
+                retryable=True,
+            )
+        except _BodyTooLarge:
+            return FetchError(
+                FetchErrorKind.MALFORMED,
+                f"the answer was larger than {self.options.max_body_bytes:,} bytes",
+            )
+        except httpx.DecodingError:
+            return FetchError(
+                FetchErrorKind.MALFORMED,
+                "the answer's compressed body could not be decoded",
+            )
+        except httpx.HTTPError as error:
+            reason = inert(str(error), limit=160) or type(error).__name__
+            return FetchError(
+                FetchErrorKind.NETWORK,
+                f"could not reach {self._host}: {reason}",
+                retryable=True,
+            )
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.options.max_body_bytes:
+            raise _BodyTooLarge
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.options.max_body_bytes:
+                raise _BodyTooLarge
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @property
+    def _host(self) -> str:
+        return urlsplit(self.options.base_url).netloc or self.options.base_url

@@ -1,0 +1,168 @@
+"""``veo-tui status``: fetch tasks once and print where each stands.
+
+Each distinct id is fetched once, concurrently within ``poll.concurrency``,
+and printed in the order given, as soon as it and every id before it are in.
+Exit status 0 means every record was fetched, whatever its state; 4 means at
+least one could not be.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from veo_tui.api import ApiOptions, InsecureKeyError, KieClient, mask_key
+from veo_tui.cli.common import EXIT_FETCH, EXIT_OK, UsageError
+from veo_tui.cli.logs import setup_logging
+from veo_tui.cli.output import json_line, text_line
+from veo_tui.domain import (
+    FetchError,
+    FetchErrorKind,
+    FetchResult,
+    InvalidTaskId,
+    check_task_id,
+)
+from veo_tui.store.config import ENV_KEY, Config, key_file_is_exposed, load_config
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Add the ``status`` subcommand."""
+    parser = subparsers.add_parser(
+        "status",
+        parents=[common],
+        help="fetch tasks once and print their state",
+        description=(
+            "Fetch each task's record once and print one line per task, in the "
+            "order given. Exit status: 0 every record fetched, 4 some could not "
+            "be fetched, 2 usage or config error."
+        ),
+    )
+    parser.add_argument("task_ids", nargs="+", metavar="TASK_ID", help="task ids")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per line instead of text",
+    )
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="the API's base URL (default: $KIE_BASE_URL, api.base_url, "
+        "https://api.kie.ai)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="requests in flight at once (default: poll.concurrency, 8)",
+    )
+    parser.set_defaults(run=run)
+
+
+def checked_ids(raw_ids: Sequence[str]) -> list[str]:
+    """The distinct ids in order, or a :class:`UsageError` naming the bad ones."""
+    ids: dict[str, None] = {}
+    problems: list[str] = []
+    for position, raw in enumerate(raw_ids, start=1):
+        try:
+            ids[check_task_id(raw)] = None
+        except InvalidTaskId as error:
+            problems.append(f"argument {position}: {error}")
+    if problems:
+        raise UsageError(
+            "refusing bad task ids, nothing was fetched:\n  " + "\n  ".join(problems)
+        )
+    return list(ids)
+
+
+def api_options(config: Config) -> ApiOptions:
+    """The client's options from the settings in force, or a usage error."""
+    if not config.api_key:
+        raise UsageError(
+            f"no API key: set {ENV_KEY} (export {ENV_KEY}=your-key), or api.key in "
+            "the config file; get a key at https://kie.ai/api-key"
+        )
+    if key_file_is_exposed(config):
+        print(
+            f"veo-tui: warning: {config.path} holds the API key and is readable by "
+            f"others; run: chmod 600 {config.path}",
+            file=sys.stderr,
+        )
+    try:
+        return ApiOptions(
+            base_url=config.base_url,
+            key=config.api_key,
+            timeout=config.timeout,
+            connect_timeout=config.connect_timeout,
+            max_retries=config.max_retries,
+            max_connections=config.concurrency,
+            naive_zone=config.timezone,
+        )
+    except InsecureKeyError as error:
+        raise UsageError(str(error)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out ``veo-tui status``."""
+    task_ids = checked_ids(args.task_ids)
+    config = load_config(
+        args.config, base_url=args.base_url, concurrency=args.concurrency, log=args.log
+    )
+    setup_logging(config)
+    options = api_options(config)
+    id_width = min(max(len(task_id) for task_id in task_ids), 40)
+
+    def emit(task_id: str, result: FetchResult) -> None:
+        line = (
+            json_line(task_id, result)
+            if args.json
+            else text_line(task_id, result, id_width)
+        )
+        print(line, flush=True)
+
+    results = asyncio.run(fetch_all(options, task_ids, config.concurrency, emit))
+    failed = sum(isinstance(result, FetchError) for result in results)
+    if failed:
+        key_note = f" (key {mask_key(config.api_key)})" if _any_auth(results) else ""
+        print(
+            f"veo-tui: {failed} of {len(results)} records could not be "
+            f"fetched{key_note}",
+            file=sys.stderr,
+        )
+        return EXIT_FETCH
+    return EXIT_OK
+
+
+def _any_auth(results: Sequence[FetchResult]) -> bool:
+    return any(
+        isinstance(r, FetchError) and r.kind is FetchErrorKind.AUTH for r in results
+    )
+
+
+async def fetch_all(
+    options: ApiOptions,
+    task_ids: Sequence[str],
+    concurrency: int,
+    emit: Callable[[str, FetchResult], None],
+) -> list[FetchResult]:
+    """Fetch every id with at most ``concurrency`` in flight; emit in order."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def fetch(client: KieClient, task_id: str) -> FetchResult:
+        async with gate:
+            return await client.record_info(task_id)
+
+    async with KieClient(options) as client:
+        pending = [asyncio.create_task(fetch(client, task_id)) for task_id in task_ids]
+        results: list[FetchResult] = []
+        try:
+            for task_id, future in zip(task_ids, pending, strict=True):
+                result = await future
+                emit(task_id, result)
+                results.append(result)
+        finally:
+            for future in pending:
+                future.cancel()
+        return results
