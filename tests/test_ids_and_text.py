@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from veo_tui.domain import InvalidTaskId, check_task_id, human_duration, inert, split_task_ids
+from veo_tui.domain import (
+    InvalidTaskId,
+    check_task_id,
+    human_duration,
+    inert,
+    split_task_ids,
+)
 
 
 def test_ids_are_trimmed() -> None:
@@ -104,12 +110,21 @@ def test_inert_output_has_no_control_bidi_or_surrogate_character(text: str) -> N
     shown = inert(text)
 
     assert not any(unicodedata.category(char) in ("Cc", "Cs") for char in shown)
-    assert not set(shown) & set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    assert not set(shown) & set(
+        "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    )
 
 
 @pytest.mark.parametrize(
     ("seconds", "shown"),
-    [(None, "-"), (0, "0s"), (59.9, "59s"), (95, "1m 35s"), (3_700, "1h 1m"), (90_000, "1d 1h")],
+    [
+        (None, "-"),
+        (0, "0s"),
+        (59.9, "59s"),
+        (95, "1m 35s"),
+        (3_700, "1h 1m"),
+        (90_000, "1d 1h"),
+    ],
 )
 def test_human_duration(seconds: float | None, shown: str) -> None:
     assert human_duration(seconds) == shown

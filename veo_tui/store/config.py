@@ -12,7 +12,7 @@ import os
 import stat
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -94,7 +94,7 @@ class Config:
     """
 
     path: Path | None
-    api_key: str | None
+    api_key: str | None = field(repr=False)
     key_source: str | None
     base_url: str
     timezone: ZoneInfo
