@@ -21,7 +21,12 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     """No test sees the developer's own key, config or data folders."""
     for name in ("KIE_API_KEY", "KIE_BASE_URL", "VEO_TUI_CONFIG", "VEO_TUI_LOG"):
         monkeypatch.delenv(name, raising=False)
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+    for name in (
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "XDG_STATE_HOME",
+        "XDG_CACHE_HOME",
+    ):
         folder = tmp_path / "xdg" / name.lower()
         folder.mkdir(parents=True)
         monkeypatch.setenv(name, str(folder))

@@ -8,7 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import CORPUS, corpus
-from veo_tui.domain import FetchError, FetchErrorKind, State, TaskRecord, parse_record_info
+from veo_tui.domain import (
+    FetchError,
+    FetchErrorKind,
+    State,
+    TaskRecord,
+    parse_record_info,
+)
 
 
 def record(name: str, http_status: int = 200, **kwargs: object) -> TaskRecord:

@@ -16,8 +16,10 @@ json_values = st.recursive(
     | st.integers()
     | st.floats(allow_nan=False)
     | st.text(max_size=40),
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text(max_size=12), children, max_size=6),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(st.text(max_size=12), children, max_size=6)
+    ),
     max_leaves=30,
 )
 
@@ -49,8 +51,16 @@ fields = st.fixed_dictionaries(
     },
 )
 envelopes = st.fixed_dictionaries(
-    {"code": st.one_of(st.sampled_from([200, 401, 404, 422, 429, 433, 455, 500]), json_values)},
-    optional={"msg": json_values, "message": json_values, "data": st.one_of(fields, json_values)},
+    {
+        "code": st.one_of(
+            st.sampled_from([200, 401, 404, 422, 429, 433, 455, 500]), json_values
+        )
+    },
+    optional={
+        "msg": json_values,
+        "message": json_values,
+        "data": st.one_of(fields, json_values),
+    },
 )
 
 
