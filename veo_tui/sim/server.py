@@ -1,0 +1,325 @@
+"""Start and stop the stand-in: in the foreground, in an event loop, in a thread.
+
+The stand-in is a real HTTP server (uvicorn) on a real socket, so whoever talks
+to it goes through the same bytes as with kie.ai. :func:`running_sim` runs it
+inside the caller's event loop (tests, the dashboard's demo mode) and
+:func:`running_sim_in_thread` from synchronous code. Both bind to loopback unless
+told otherwise, and both accept port 0 to let the system choose a free port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from veo_tui.sim.app import create_app
+from veo_tui.sim.faults import FaultKind
+from veo_tui.sim.scenario import Scenario, load_scenario
+from veo_tui.sim.tasks import SimClock, SimState, SimTask
+
+DEFAULT_KEY = "sk-sim-local-test-key"
+"""The key the stand-in accepts unless told otherwise. Not a kie.ai key."""
+
+DEFAULT_PORT = 8777
+"""The port ``veo-tui sim`` listens on unless told otherwise."""
+
+_START_TIMEOUT = 10.0
+_DROP_MESSAGE = "ASGI callable returned without completing response."
+
+
+class SimStartError(RuntimeError):
+    """The stand-in could not start (port taken, host refused)."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (``localhost``, 127.x, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class SimOptions:
+    """How to run a stand-in, beyond what its scenario says.
+
+    Attributes:
+        scenario: A scenario, a built-in name or the path of a TOML file.
+        host: Where to listen; loopback unless ``allow_remote``.
+        port: Where to listen; 0 lets the system choose.
+        key: The one API key accepted.
+        speed: Overrides the scenario's speed.
+        latency_ms: Overrides the scenario's fixed latency.
+        jitter_ms: Overrides the scenario's jitter.
+        faults: Fault rates that override the scenario's, by kind.
+        count: Sets how many tasks each ``repeat`` entry stands for.
+        clock: The clock to run on; a fresh real-time one if ``None``.
+        allow_remote: Permit a host other than loopback.
+    """
+
+    scenario: Scenario | str | Path = "demo"
+    host: str = "127.0.0.1"
+    port: int = 0
+    key: str = DEFAULT_KEY
+    speed: float | None = None
+    latency_ms: float | None = None
+    jitter_ms: float | None = None
+    faults: Mapping[FaultKind, float] | None = None
+    count: int | None = None
+    clock: SimClock | None = None
+    allow_remote: bool = False
+
+
+def build_state(options: SimOptions) -> SimState:
+    """The stand-in's world for ``options``: scenario read, overrides applied.
+
+    Raises:
+        ScenarioError: The scenario cannot be read.
+        ValueError: An override is out of range (a sentence for the user).
+    """
+    scenario = options.scenario
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    if options.count is not None:
+        scenario = scenario.with_count(options.count)
+
+    settings = scenario.faults
+    if options.faults:
+        settings = replace(settings, rates={**settings.rates, **options.faults})
+    if options.latency_ms is not None:
+        settings = replace(settings, latency_ms=options.latency_ms)
+    if options.jitter_ms is not None:
+        settings = replace(settings, jitter_ms=options.jitter_ms)
+    scenario = replace(scenario, faults=settings)
+    if not options.key or any(c.isspace() for c in options.key):
+        raise ValueError("the key cannot be empty or contain whitespace")
+    return SimState(scenario, key=options.key, clock=options.clock, speed=options.speed)
+
+
+class RunningSim:
+    """A stand-in that is serving: where to reach it, and handles to steer it."""
+
+    def __init__(self, state: SimState, host: str, port: int) -> None:
+        self.state = state
+        self.host = host
+        self.port = port
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` to give a client as its base URL."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def key(self) -> str:
+        """The API key it accepts."""
+        return self.state.key
+
+    @property
+    def task_ids(self) -> tuple[str, ...]:
+        """Ids of the tasks its scenario seeded, in scenario order."""
+        return self.state.seeded_ids
+
+    @property
+    def tasks(self) -> Mapping[str, SimTask]:
+        """Every task it knows, seeded or created, by id."""
+        return self.state.tasks
+
+    @property
+    def clock(self) -> SimClock:
+        """Its clock; :meth:`SimClock.advance` moves every schedule forward."""
+        return self.state.clock
+
+    def advance(self, seconds: float) -> None:
+        """Move the stand-in's time ``seconds`` forward."""
+        self.state.clock.advance(seconds)
+
+    def force_fault(self, kind: FaultKind, times: int = 1) -> None:
+        """Make the next ``times`` API requests meet ``kind``."""
+        self.state.faults.force(kind, times)
+
+    def requests_to(self, path: str) -> int:
+        """How many requests ``path`` (e.g. ``/api/v1/veo/record-info``) received."""
+        return self.state.requests[path]
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves the host program's signal handlers alone."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class _QuietDrops(logging.Filter):
+    """Hide uvicorn's complaint about the connections the stand-in drops on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != _DROP_MESSAGE
+
+
+def make_server(
+    state: SimState,
+    host: str,
+    port: int,
+    *,
+    embedded: bool = True,
+    access_log: bool = False,
+) -> uvicorn.Server:
+    """A uvicorn server for ``state``, not yet started.
+
+    Args:
+        state: The stand-in's world.
+        host: Where to listen.
+        port: Where to listen; 0 lets the system choose.
+        embedded: Leave signal handling to the host program.
+        access_log: Log one line per request to ``uvicorn.access``.
+    """
+    config = uvicorn.Config(
+        create_app(state),
+        host=host,
+        port=port,
+        http="h11",
+        loop="asyncio",
+        lifespan="off",
+        log_level="warning",
+        access_log=access_log,
+        # A hanging request must not hold the shutdown for long.
+        timeout_graceful_shutdown=1,
+    )
+    if access_log:
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    error_logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _QuietDrops) for f in error_logger.filters):
+        error_logger.addFilter(_QuietDrops())
+    return _EmbeddedServer(config) if embedded else uvicorn.Server(config)
+
+
+def bound_port(server: uvicorn.Server) -> int:
+    """The port a started server listens on (the real one when asked for 0)."""
+    for listener in server.servers:
+        for sock in listener.sockets:
+            port: int = sock.getsockname()[1]
+            return port
+    raise SimStartError("the server has no listening socket")
+
+
+def check_host(host: str, allow_remote: bool) -> None:
+    """Refuse a non-loopback host unless it was explicitly allowed.
+
+    Raises:
+        SimStartError: The host is not loopback and ``allow_remote`` is false.
+    """
+    if not allow_remote and not is_loopback(host):
+        raise SimStartError(
+            f"refusing to listen on {host}, which other machines can reach; "
+            "the stand-in accepts a well-known key, so only loopback is the default"
+        )
+
+
+async def start_server(server: uvicorn.Server) -> asyncio.Task[None]:
+    """Start ``server`` in the running loop; return once it accepts connections.
+
+    Raises:
+        SimStartError: It stopped before starting (e.g. the port is taken) or
+            did not start within ten seconds.
+    """
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(_START_TIMEOUT):
+        while not server.started:
+            if task.done():
+                break
+            await asyncio.sleep(0.005)
+    if not server.started:
+        server.should_exit = True
+        with contextlib.suppress(BaseException):
+            await task
+        config = server.config
+        raise SimStartError(
+            f"could not listen on {config.host}:{config.port} "
+            "(is the port already in use?)"
+        )
+    return task
+
+
+@contextlib.asynccontextmanager
+async def running_sim(
+    options: SimOptions | None = None, /, **overrides: Any
+) -> AsyncIterator[RunningSim]:
+    """Run a stand-in in the current event loop for the body of the ``async with``.
+
+    Example::
+
+        async with running_sim(scenario="demo", port=0) as sim:
+            client_base_url, key = sim.base_url, sim.key
+
+    Args:
+        options: How to run it; keyword ``overrides`` replace its fields.
+        **overrides: Fields of :class:`SimOptions`, e.g. ``scenario="faults"``.
+
+    Raises:
+        ScenarioError: The scenario cannot be read.
+        SimStartError: It could not listen where asked.
+    """
+    options = replace(options or SimOptions(), **overrides)
+    check_host(options.host, options.allow_remote)
+    state = build_state(options)
+    server = make_server(state, options.host, options.port)
+    task = await start_server(server)
+    try:
+        yield RunningSim(state, options.host, bound_port(server))
+    finally:
+        server.should_exit = True
+        await task
+
+
+@contextlib.contextmanager
+def running_sim_in_thread(
+    options: SimOptions | None = None, /, **overrides: Any
+) -> Iterator[RunningSim]:
+    """Like :func:`running_sim`, for code without an event loop: serves from a thread.
+
+    The thread has its own event loop and is joined on exit, so nothing is left
+    running after the ``with`` block.
+    """
+    options = replace(options or SimOptions(), **overrides)
+    check_host(options.host, options.allow_remote)
+    state = build_state(options)
+    server = make_server(state, options.host, options.port)
+    ready = threading.Event()
+    failure: list[BaseException] = []
+
+    async def serve() -> None:
+        try:
+            task = await start_server(server)
+        except BaseException as error:
+            failure.append(error)
+            ready.set()
+            return
+        ready.set()
+        await task
+
+    thread = threading.Thread(
+        target=asyncio.run, args=(serve(),), name="veo-tui-sim", daemon=True
+    )
+    thread.start()
+    ready.wait(_START_TIMEOUT + 1)
+    if failure or not server.started:
+        thread.join(_START_TIMEOUT)
+        raise failure[0] if failure else SimStartError("the stand-in did not start")
+    try:
+        yield RunningSim(state, options.host, bound_port(server))
+    finally:
+        server.should_exit = True
+        thread.join(_START_TIMEOUT)
