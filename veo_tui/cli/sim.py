@@ -25,6 +25,7 @@ from veo_tui.sim import (
     SimOptions,
     SimStartError,
     TaskState,
+    create_app,
     is_loopback,
     parse_fault_option,
 )
@@ -177,8 +178,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(f"--fault: {error}") from None
 
+    app = create_app(state)
     server = make_server(
-        state, options.host, options.port, embedded=False, access_log=not args.quiet
+        app, options.host, options.port, embedded=False, access_log=not args.quiet
     )
 
     async def serve() -> int:
@@ -187,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
         except SimStartError as error:
             print(f"veo-tui: {error}", file=sys.stderr)
             return EXIT_FAILED
-        print_banner(RunningSim(state, options.host, bound_port(server)), sys.stdout)
+        print_banner(RunningSim(app, options, bound_port(server)), sys.stdout)
         await task
         return EXIT_OK
 

@@ -3,9 +3,8 @@
 The Starlette app answers the endpoints of ``shared/reference/kie-api.md`` the
 way kie.ai does (HTTP 200 with the real status in the body ``code``, "record is
 null." for ids it does not know or does not show yet), and serves the videos its
-result URLs point at. :class:`FaultMiddleware` sits in front of it, as a CDN
-and a gateway sit in front of kie.ai, and breaks the requests the fault plan
-picks.
+result URLs point at. :class:`SimApp` wraps it in a faulty front, as a CDN and
+a gateway front kie.ai, that breaks the requests the fault plan picks.
 """
 
 from __future__ import annotations
@@ -58,22 +57,9 @@ _HTML_502 = (
 )
 
 
-def create_app(state: SimState) -> ASGIApp:
+def create_app(state: SimState) -> SimApp:
     """The whole stand-in for ``state``: the kie.ai endpoints behind the faults."""
-    api = _Api(state)
-    routes = [
-        Route("/", api.index, methods=["GET"]),
-        Route("/api/v1/veo/record-info", api.record_info, methods=["GET"]),
-        Route("/api/v1/veo/generate", api.generate, methods=["POST"]),
-        Route("/api/v1/veo/extend", api.extend, methods=["POST"]),
-        Route("/api/v1/veo/get-1080p-video", api.get_1080p, methods=["GET"]),
-        Route("/api/v1/veo/get-4k-video", api.get_4k, methods=["POST"]),
-        Route("/api/v1/chat/credit", api.credit, methods=["GET"]),
-        Route("/files/{task_id}/{name}", api.video, methods=["GET", "HEAD"]),
-    ]
-    app = Starlette(routes=routes)
-    app.state.sim = state
-    return FaultMiddleware(app, state)
+    return SimApp(state)
 
 
 def _json(body: dict[str, Any], status: int = 200) -> JSONResponse:
@@ -81,10 +67,14 @@ def _json(body: dict[str, Any], status: int = 200) -> JSONResponse:
 
 
 class _Api:
-    """The endpoint handlers, sharing one :class:`SimState`."""
+    """The endpoint handlers, reading the state of the app that owns them."""
 
-    def __init__(self, state: SimState) -> None:
-        self.state = state
+    def __init__(self, owner: SimApp) -> None:
+        self._owner = owner
+
+    @property
+    def state(self) -> SimState:
+        return self._owner.state
 
     def _authorised(self, request: Request) -> bool:
         header = request.headers.get("authorization", "")
@@ -308,16 +298,30 @@ def _ranged(request: Request, content: bytes) -> Response:
     return Response(content[start : end + 1], status_code=206, headers=headers)
 
 
-class FaultMiddleware:
-    """Breaks API requests as the fault plan says; passes everything else through.
+class SimApp:
+    """The stand-in as one ASGI app: kie.ai's endpoints behind a faulty front.
 
-    It also counts requests by path and adds the configured latency, so that
-    tests can see that a client really retried.
+    The front counts requests by path (so tests can see that a client really
+    retried), adds the configured latency and breaks the API requests the fault
+    plan picks, as a CDN and a gateway do in front of kie.ai; everything else
+    reaches the endpoints. ``state`` may be swapped between requests, which lets
+    a test suite reuse one server with a fresh world per test.
     """
 
-    def __init__(self, app: ASGIApp, state: SimState) -> None:
-        self.app = app
+    def __init__(self, state: SimState) -> None:
         self.state = state
+        api = _Api(self)
+        routes = [
+            Route("/", api.index, methods=["GET"]),
+            Route("/api/v1/veo/record-info", api.record_info, methods=["GET"]),
+            Route("/api/v1/veo/generate", api.generate, methods=["POST"]),
+            Route("/api/v1/veo/extend", api.extend, methods=["POST"]),
+            Route("/api/v1/veo/get-1080p-video", api.get_1080p, methods=["GET"]),
+            Route("/api/v1/veo/get-4k-video", api.get_4k, methods=["POST"]),
+            Route("/api/v1/chat/credit", api.credit, methods=["GET"]),
+            Route("/files/{task_id}/{name}", api.video, methods=["GET", "HEAD"]),
+        ]
+        self.app: ASGIApp = Starlette(routes=routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -398,9 +402,9 @@ class FaultMiddleware:
         )
 
     async def _hang(self, receive: Receive, send: Send) -> None:
-        """Say nothing until the client gives up, or ``hang`` seconds pass."""
+        """Say nothing until the client gives up, or ``hang_for`` seconds pass."""
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.state.faults.settings.hang):
+            async with asyncio.timeout(self.state.faults.settings.hang_for):
                 while (await receive())["type"] != "http.disconnect":
                     pass
                 return

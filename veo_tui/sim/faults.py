@@ -39,7 +39,7 @@ class FaultKind(StrEnum):
     DROPPED_CONNECTION = "dropped_connection"
     """Headers and half the body, then the connection closes."""
     HANG = "hang"
-    """No answer until the client gives up (or ``hang`` passes), then a close."""
+    """No answer until the client gives up (or ``hang_for`` passes), then a close."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,7 @@ class FaultSettings:
         jitter_ms: Extra delay drawn uniformly from 0 to this, per request.
         retry_after: Seconds written in ``Retry-After`` on a 429.
         maintenance_window: How long a random maintenance lasts, in seconds.
-        hang: How long a hanging request waits for the client to give up
+        hang_for: How long a hanging request waits for the client to give up
             before the stand-in closes it, in seconds.
     """
 
@@ -62,7 +62,7 @@ class FaultSettings:
     jitter_ms: float = 0.0
     retry_after: int = 1
     maintenance_window: float = 3.0
-    hang: float = 30.0
+    hang_for: float = 30.0
 
     def __post_init__(self) -> None:
         for kind, rate in self.rates.items():
@@ -70,8 +70,8 @@ class FaultSettings:
                 raise ValueError(f"the rate of {kind.value} must be from 0 to 1")
         if sum(self.rates.values()) > 1.0 + 1e-9:
             raise ValueError("the fault rates add up to more than 1")
-        if self.hang > 600:
-            raise ValueError("hang is at most 600 seconds")
+        if not 0 <= self.hang_for <= 600:
+            raise ValueError("hang_for must be from 0 to 600 seconds")
 
     def delay(self, rng: random.Random) -> float:
         """Seconds to wait before answering one request."""
@@ -103,6 +103,11 @@ class FaultPlan:
         """Make the next ``times`` API requests meet ``kind``, whatever the rates."""
         with self._lock:
             self._forced.extend([kind] * times)
+
+    def update(self, settings: FaultSettings) -> None:
+        """Use new rates and shapes from the next request on."""
+        with self._lock:
+            self.settings = settings
 
     def clear(self) -> None:
         """Drop forced faults and end any maintenance window."""

@@ -320,7 +320,7 @@ def _read_faults(reader: _Reader, table: Mapping[str, Any]) -> FaultSettings:
         "jitter_ms",
         "retry_after",
         "maintenance_window",
-        "hang",
+        "hang_for",
     }
     reader.keys(table, "faults", kinds | settings)
     default = FaultSettings()
@@ -340,7 +340,7 @@ def _read_faults(reader: _Reader, table: Mapping[str, Any]) -> FaultSettings:
             maintenance_window=reader.duration(
                 table, "faults.maintenance_window", default.maintenance_window
             ),
-            hang=reader.duration(table, "faults.hang", default.hang),
+            hang_for=reader.duration(table, "faults.hang_for", default.hang_for),
         )
     except ValueError as error:
         raise ScenarioError(f"{reader.source}: faults: {error}") from None

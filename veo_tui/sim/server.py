@@ -21,7 +21,7 @@ from typing import Any
 
 import uvicorn
 
-from veo_tui.sim.app import create_app
+from veo_tui.sim.app import SimApp, create_app
 from veo_tui.sim.faults import FaultKind
 from veo_tui.sim.scenario import Scenario, load_scenario
 from veo_tui.sim.tasks import SimClock, SimState, SimTask
@@ -110,10 +110,27 @@ def build_state(options: SimOptions) -> SimState:
 class RunningSim:
     """A stand-in that is serving: where to reach it, and handles to steer it."""
 
-    def __init__(self, state: SimState, host: str, port: int) -> None:
-        self.state = state
-        self.host = host
+    def __init__(self, app: SimApp, options: SimOptions, port: int) -> None:
+        self._app = app
+        self.options = options
+        self.host = options.host
         self.port = port
+
+    @property
+    def state(self) -> SimState:
+        """Its world: tasks, clock, credits, fault plan, request counts."""
+        return self._app.state
+
+    def reset(self, **overrides: Any) -> None:
+        """Start its world afresh from its options, changed by ``overrides``.
+
+        Takes the fields of :class:`SimOptions` that shape the world
+        (``scenario``, ``key``, ``speed``, ``faults``, ``clock``, ...), not
+        ``host`` or ``port``. Call it between requests, e.g. between tests
+        sharing one server.
+        """
+        self.options = replace(self.options, **overrides)
+        self._app.state = build_state(self.options)
 
     @property
     def base_url(self) -> str:
@@ -170,24 +187,24 @@ class _QuietDrops(logging.Filter):
 
 
 def make_server(
-    state: SimState,
+    app: SimApp,
     host: str,
     port: int,
     *,
     embedded: bool = True,
     access_log: bool = False,
 ) -> uvicorn.Server:
-    """A uvicorn server for ``state``, not yet started.
+    """A uvicorn server for ``app``, not yet started.
 
     Args:
-        state: The stand-in's world.
+        app: The stand-in.
         host: Where to listen.
         port: Where to listen; 0 lets the system choose.
         embedded: Leave signal handling to the host program.
         access_log: Log one line per request to ``uvicorn.access``.
     """
     config = uvicorn.Config(
-        create_app(state),
+        app,
         host=host,
         port=port,
         http="h11",
@@ -275,10 +292,11 @@ async def running_sim(
     options = replace(options or SimOptions(), **overrides)
     check_host(options.host, options.allow_remote)
     state = build_state(options)
-    server = make_server(state, options.host, options.port)
+    app = create_app(state)
+    server = make_server(app, options.host, options.port)
     task = await start_server(server)
     try:
-        yield RunningSim(state, options.host, bound_port(server))
+        yield RunningSim(app, options, bound_port(server))
     finally:
         server.should_exit = True
         await task
@@ -296,7 +314,8 @@ def running_sim_in_thread(
     options = replace(options or SimOptions(), **overrides)
     check_host(options.host, options.allow_remote)
     state = build_state(options)
-    server = make_server(state, options.host, options.port)
+    app = create_app(state)
+    server = make_server(app, options.host, options.port)
     ready = threading.Event()
     failure: list[BaseException] = []
 
@@ -319,7 +338,7 @@ def running_sim_in_thread(
         thread.join(_START_TIMEOUT)
         raise failure[0] if failure else SimStartError("the stand-in did not start")
     try:
-        yield RunningSim(state, options.host, bound_port(server))
+        yield RunningSim(app, options, bound_port(server))
     finally:
         server.should_exit = True
         thread.join(_START_TIMEOUT)

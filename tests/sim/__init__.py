@@ -1,0 +1,1 @@
+"""Tests of the local kie.ai stand-in and of its contract with the client."""
