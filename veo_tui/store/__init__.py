@@ -1,7 +1,21 @@
-"""Config (read only) and, later, the watchlist and record cache (written)."""
+"""Config (read only), and the watchlist with its last-known records (written)."""
 
 from __future__ import annotations
 
 from veo_tui.store.config import Config, ConfigError, load_config
+from veo_tui.store.watchlist import (
+    WatchEntry,
+    WatchlistError,
+    WatchlistStore,
+    default_watchlist_path,
+)
 
-__all__ = ["Config", "ConfigError", "load_config"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "WatchEntry",
+    "WatchlistError",
+    "WatchlistStore",
+    "default_watchlist_path",
+    "load_config",
+]

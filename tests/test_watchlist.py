@@ -1,0 +1,429 @@
+"""The watchlist file: round trips, changes, corruption, crashes and concurrency."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from veo_tui.domain import FetchError, FetchErrorKind, State, TaskRecord
+from veo_tui.store.watchlist import (
+    WatchEntry,
+    WatchlistError,
+    WatchlistStore,
+    default_watchlist_path,
+)
+
+CHILD = Path(__file__).parent / "helpers_watchlist_child.py"
+T0 = datetime(2025, 6, 6, 10, 25, tzinfo=UTC)
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "watchlist.toml"
+
+
+@pytest.fixture
+def store(path: Path) -> WatchlistStore:
+    return WatchlistStore(path)
+
+
+def full_record(task_id: str = "veo_task_1") -> TaskRecord:
+    """A record with every field set, including awkward text."""
+    return TaskRecord(
+        task_id=task_id,
+        state=State.SUCCESS,
+        success_flag=1,
+        result_urls=("https://example.com/a.mp4", "https://example.com/b.mp4"),
+        origin_urls=("https://example.com/o.mp4",),
+        full_result_urls=("https://example.com/full.mp4",),
+        resolution="1080p",
+        error_code="E42",
+        error_message='it\'s "quoted"\nand\ttabbed \x7f \U0001f3ac',
+        created_at=T0,
+        completed_at=T0 + timedelta(seconds=94, microseconds=123456),
+        prompt="A city at sunset ''' \\ [markup]",
+        params={"prompt": "p", "waterMark": None, "seeds": [1, 2.5], "nested": {}},
+        message="record status is not success",
+    )
+
+
+def test_default_path_is_in_the_user_data_folder() -> None:
+    path = default_watchlist_path()
+
+    assert path == Path(os.environ["XDG_DATA_HOME"]) / "veo-tui" / "watchlist.toml"
+
+
+def test_a_missing_file_is_an_empty_watchlist(store: WatchlistStore) -> None:
+    assert store.load() == []
+
+
+def test_add_creates_the_folder_and_keeps_insertion_order(
+    store: WatchlistStore, path: Path
+) -> None:
+    store.add(["c", "a"], T0)
+    store.add(["b"], T0 + timedelta(seconds=1))
+
+    assert [e.task_id for e in WatchlistStore(path).load()] == ["c", "a", "b"]
+
+
+def test_add_skips_present_and_repeated_ids(store: WatchlistStore) -> None:
+    store.add(["a"], T0)
+
+    added = store.add(["a", "b", "b", "c"], T0)
+
+    assert added == ["b", "c"]
+    assert [e.task_id for e in store.load()] == ["a", "b", "c"]
+
+
+def test_added_at_is_stored_in_utc(store: WatchlistStore) -> None:
+    store.add(["a"], T0.astimezone(timezone(timedelta(hours=2))))
+
+    (entry,) = store.load()
+
+    assert entry.added_at == T0
+    assert entry.added_at.utcoffset() == timedelta(0)
+
+
+def test_every_record_field_survives_a_round_trip(
+    store: WatchlistStore, path: Path
+) -> None:
+    record = full_record()
+    error = FetchError(
+        FetchErrorKind.RATE_LIMITED,
+        "slow down",
+        code=429,
+        retryable=True,
+        retry_after=12.5,
+    )
+    store.add(["veo_task_1"], T0)
+    updated = WatchEntry(
+        "veo_task_1",
+        T0,
+        record,
+        checked_at=T0 + timedelta(minutes=1),
+        fetch_error=error,
+    )
+
+    store.update([updated])
+    (loaded,) = WatchlistStore(path).load()
+
+    assert loaded == updated
+    assert loaded.record is not None
+    assert loaded.record.params == record.params
+    assert {f: getattr(loaded.record, f) for f in record.__slots__} == {
+        f: getattr(record, f) for f in record.__slots__
+    }
+
+
+def test_a_minimal_record_round_trips_without_empty_keys(
+    store: WatchlistStore, path: Path
+) -> None:
+    store.add(["a"], T0)
+    entry = store.load()[0].with_result(TaskRecord("a", State.GENERATING), T0)
+
+    store.update([entry])
+
+    assert WatchlistStore(path).load() == [entry]
+    assert "None" not in path.read_text()
+
+
+def test_the_file_is_valid_toml_with_a_version(
+    store: WatchlistStore, path: Path
+) -> None:
+    store.add(["a"], T0)
+    store.update([store.load()[0].with_result(full_record("a"), T0)])
+
+    document = tomllib.loads(path.read_text("utf-8"))
+
+    assert document["version"] == 1
+    assert document["tasks"][0]["task_id"] == "a"
+
+
+def test_awkward_task_ids_round_trip(store: WatchlistStore, path: Path) -> None:
+    ids = ['quote"d', "back\\slash", "del\x7f", "emoji\U0001f3ac", "it's"]
+
+    store.add(ids, T0)
+
+    assert [e.task_id for e in WatchlistStore(path).load()] == ids
+
+
+def test_with_result_keeps_the_last_record_on_a_fetch_error() -> None:
+    record = full_record("a")
+    entry = WatchEntry("a", T0, record, T0)
+    error = FetchError(FetchErrorKind.NETWORK, "down")
+
+    stale = entry.with_result(error, T0 + timedelta(seconds=5))
+
+    assert stale.record == record
+    assert stale.fetch_error == error
+    assert stale.checked_at == T0 + timedelta(seconds=5)
+
+
+def test_with_result_clears_the_error_when_a_record_comes() -> None:
+    entry = WatchEntry("a", T0, fetch_error=FetchError(FetchErrorKind.NETWORK, "x"))
+
+    fresh = entry.with_result(TaskRecord("a", State.GENERATING), T0)
+
+    assert fresh.fetch_error is None
+    assert fresh.record == TaskRecord("a", State.GENERATING)
+
+
+def test_remove_returns_the_removed_entries(store: WatchlistStore) -> None:
+    store.add(["a", "b", "c"], T0)
+
+    removed = store.remove(["b", "zz"])
+
+    assert [e.task_id for e in removed] == ["b"]
+    assert [e.task_id for e in store.load()] == ["a", "c"]
+
+
+def test_restore_puts_removed_entries_back_in_their_place(
+    store: WatchlistStore,
+) -> None:
+    for n, task_id in enumerate(["a", "b", "c", "d"]):
+        store.add([task_id], T0 + timedelta(seconds=n))
+    removed = store.remove(["b", "d"])
+
+    store.restore(removed)
+
+    assert [e.task_id for e in store.load()] == ["a", "b", "c", "d"]
+
+
+def test_restore_keeps_an_entry_added_again_meanwhile(store: WatchlistStore) -> None:
+    store.add(["a"], T0)
+    removed = store.remove(["a"])
+    store.add(["a"], T0 + timedelta(hours=1))
+
+    store.restore(removed)
+
+    assert [e.added_at for e in store.load()] == [T0 + timedelta(hours=1)]
+
+
+def test_update_ignores_ids_no_longer_watched(store: WatchlistStore) -> None:
+    store.add(["a"], T0)
+    gone = WatchEntry("gone", T0).with_result(TaskRecord("gone", State.SUCCESS), T0)
+
+    store.update([gone])
+
+    assert [e.task_id for e in store.load()] == ["a"]
+
+
+def test_update_keeps_added_at_and_order(store: WatchlistStore) -> None:
+    store.add(["a", "b"], T0)
+    later = WatchEntry("a", T0 + timedelta(days=3), TaskRecord("a", State.FAILED))
+
+    store.update([later])
+
+    assert [(e.task_id, e.added_at) for e in store.load()] == [("a", T0), ("b", T0)]
+    assert store.load()[0].record == TaskRecord("a", State.FAILED)
+
+
+def test_a_change_made_by_another_store_is_seen(path: Path) -> None:
+    mine, theirs = WatchlistStore(path), WatchlistStore(path)
+    mine.add(["a"], T0)
+    mine.load()
+
+    theirs.add(["b"], T0)
+
+    assert [e.task_id for e in mine.load()] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'version = 1\ncount = 1\n[[tasks]]\ntask_id = "a',
+        b"\xff\xfe not utf-8",
+        b"version = 'one'\n",
+        b"version = 1\ncount = 1\ntasks = 'a'\n",
+        b"version = 1\ncount = 2\n[[tasks]]\ntask_id = 'a'\nadded_at = 2025-01-01",
+    ],
+    ids=["truncated", "not-utf8", "bad-version", "tasks-not-a-list", "cut-short"],
+)
+def test_a_corrupt_file_is_moved_aside_and_reported(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    store = WatchlistStore(path)
+
+    entries = store.load()
+
+    (aside,) = path.parent.glob("watchlist.toml.corrupt-*")
+    assert entries == []
+    assert aside.read_bytes() == content
+    assert not path.exists()
+    assert aside.name in store.warnings[0]
+
+
+def test_the_next_write_after_a_corrupt_file_starts_fresh(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not toml at all [")
+    store = WatchlistStore(path)
+
+    store.add(["a"], T0)
+
+    assert [e.task_id for e in WatchlistStore(path).load()] == ["a"]
+    assert len(list(path.parent.glob("watchlist.toml.corrupt-*"))) == 1
+
+
+def test_a_broken_record_is_dropped_and_the_entry_kept(
+    store: WatchlistStore, path: Path
+) -> None:
+    store.add(["a", "b"], T0)
+    store.update([store.load()[0].with_result(full_record("a"), T0)])
+    text = path.read_text("utf-8").replace('"state":"success"', '"state":"bogus"')
+    path.write_text(text, "utf-8")
+
+    entries = WatchlistStore(path).load()
+
+    assert [(e.task_id, e.record) for e in entries] == [("a", None), ("b", None)]
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        '\'{"state":"success","result_urls":"not a list"}\'',
+        '\'{"state":"success","created_at":"2025-01-01 10:00"}\'',
+        '\'{"state":"success","params":[1]}\'',
+        "'not json'",
+        "42",
+    ],
+    ids=["wrong-type", "naive-time", "params-not-a-table", "not-json", "not-a-string"],
+)
+def test_a_record_of_the_wrong_shape_is_dropped_with_a_warning(
+    path: Path, record: str
+) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "version = 1\ncount = 1\n[[tasks]]\ntask_id = 'a'\n"
+        f"added_at = 2025-01-01T00:00:00Z\nrecord = {record}\n",
+        "utf-8",
+    )
+    store = WatchlistStore(path)
+
+    entries = store.load()
+
+    assert [(e.task_id, e.record) for e in entries] == [("a", None)]
+    assert "'a'" in store.warnings[0]
+
+
+def test_extra_keys_on_disk_are_ignored(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "version = 1\ncount = 1\nfuture = true\n[[tasks]]\ntask_id = 'a'\n"
+        "added_at = 2025-01-01T00:00:00Z\nshiny = 3\n"
+        'record = \'{"state":"generating","shiny":1}\'\n',
+        "utf-8",
+    )
+
+    entries = WatchlistStore(path).load()
+
+    assert entries[0].record == TaskRecord("a", State.GENERATING)
+
+
+def test_a_newer_format_is_refused_and_left_alone(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_text("version = 2\ncount = 0\n", "utf-8")
+
+    with pytest.raises(WatchlistError, match="newer veo-tui"):
+        WatchlistStore(path).add(["a"], T0)
+
+    assert path.read_text("utf-8") == "version = 2\ncount = 0\n"
+
+
+@pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() == 0, reason="needs file permissions"
+)
+def test_an_unreadable_file_raises_an_error_naming_it(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_text("version = 1\ncount = 0\n", "utf-8")
+    path.chmod(0)
+
+    with pytest.raises(WatchlistError, match=str(path)):
+        WatchlistStore(path).load()
+
+
+def test_an_unreadable_file_is_not_moved_aside(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_text("version = 1\ncount = 0\n", "utf-8")
+
+    def refuse(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+
+    with pytest.raises(WatchlistError, match="Permission denied"):
+        WatchlistStore(path).add(["a"], T0)
+
+    assert path.exists()
+    assert not list(path.parent.glob("*.corrupt-*"))
+
+
+def test_a_held_lock_times_out_with_a_clear_error(path: Path) -> None:
+    holder = WatchlistStore(path)
+    waiter = WatchlistStore(path, lock_timeout=0.05)
+    holder.add(["a"], T0)
+
+    with holder._lock, pytest.raises(WatchlistError, match="held its lock"):
+        waiter.add(["b"], T0)
+
+
+def test_a_temporary_file_left_by_a_killed_save_is_cleaned_up(
+    store: WatchlistStore, path: Path
+) -> None:
+    store.add(["a"], T0)
+    leftover = path.parent / ".watchlist-abc.tmp"
+    leftover.write_text("half a file")
+
+    store.add(["b"], T0)
+
+    assert not leftover.exists()
+
+
+def test_killing_a_save_leaves_the_old_or_the_new_file_whole(path: Path) -> None:
+    chooser = random.Random(7)
+
+    for _ in range(4):
+        child = subprocess.Popen(
+            [sys.executable, str(CHILD), "save-loop", str(path), "200"],
+            stdout=subprocess.PIPE,
+        )
+        assert child.stdout is not None
+        assert child.stdout.readline() == b"ready\n"
+        # A tiny wall-clock wait: the only way to land inside a real save.
+        time.sleep(chooser.uniform(0.0, 0.05))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+
+        store = WatchlistStore(path)
+        entries = store.load()
+
+        messages = {e.record.message for e in entries if e.record is not None}
+        assert store.warnings == []
+        assert len(entries) == 200
+        assert len(messages) == 1
+
+
+def test_two_processes_adding_at_once_lose_no_id(path: Path) -> None:
+    children = [
+        subprocess.Popen(
+            [sys.executable, str(CHILD), "add", str(path), name, "500", "10"]
+        )
+        for name in ("left", "right")
+    ]
+
+    codes = [child.wait(timeout=60) for child in children]
+
+    ids = {e.task_id for e in WatchlistStore(path).load()}
+    assert codes == [0, 0]
+    assert len(ids) == 1000
