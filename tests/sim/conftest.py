@@ -18,6 +18,7 @@ from veo_tui.sim import (
     RunningSim,
     Scenario,
     SimClock,
+    SimOptions,
     parse_scenario,
     running_sim_in_thread,
 )
@@ -135,10 +136,19 @@ def sim_server() -> Iterator[RunningSim]:
         yield running
 
 
+@pytest.fixture(scope="session")
+def sim_options(sim_server: RunningSim) -> SimOptions:
+    """The options the session's stand-in started with."""
+    return sim_server.options
+
+
 @pytest.fixture
-def sim(sim_server: RunningSim) -> RunningSim:
-    """The stand-in with a fresh contract world on a clock frozen at FROZEN_AT."""
-    sim_server.reset(clock=SimClock(start=FROZEN_AT))
+def sim(sim_server: RunningSim, sim_options: SimOptions) -> RunningSim:
+    """The stand-in with a fresh contract world on a clock frozen at FROZEN_AT.
+
+    Whatever an earlier test changed (key, faults, credits, time) is gone.
+    """
+    sim_server.reset(sim_options, clock=SimClock(start=FROZEN_AT))
     return sim_server
 
 

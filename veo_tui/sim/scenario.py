@@ -299,7 +299,7 @@ def _read_generate(reader: _Reader, table: Mapping[str, Any]) -> GenerateSpec:
     )
     default = GenerateSpec()
     return GenerateSpec(
-        duration=reader.span(table, "generate.duration", default.duration),
+        duration=reader.span(table, "generate.duration", None) or default.duration,
         visible_after=reader.duration(
             table, "generate.visible_after", default.visible_after
         ),
@@ -329,18 +329,23 @@ def _read_faults(reader: _Reader, table: Mapping[str, Any]) -> FaultSettings:
         for kind in FaultKind
         if kind.value in table
     }
+    latency_ms = reader.number(table, "faults.latency_ms", 0.0, low=0.0)
+    jitter_ms = reader.number(table, "faults.jitter_ms", 0.0, low=0.0)
+    retry_after = reader.integer(
+        table, "faults.retry_after", default.retry_after, low=0
+    )
+    window = reader.duration(
+        table, "faults.maintenance_window", default.maintenance_window
+    )
+    hang_for = reader.duration(table, "faults.hang_for", default.hang_for)
     try:
         return FaultSettings(
             rates=rates,
-            latency_ms=reader.number(table, "faults.latency_ms", 0.0, low=0.0),
-            jitter_ms=reader.number(table, "faults.jitter_ms", 0.0, low=0.0),
-            retry_after=reader.integer(
-                table, "faults.retry_after", default.retry_after, low=0
-            ),
-            maintenance_window=reader.duration(
-                table, "faults.maintenance_window", default.maintenance_window
-            ),
-            hang_for=reader.duration(table, "faults.hang_for", default.hang_for),
+            latency_ms=latency_ms,
+            jitter_ms=jitter_ms,
+            retry_after=retry_after,
+            maintenance_window=window,
+            hang_for=hang_for,
         )
     except ValueError as error:
         raise ScenarioError(f"{reader.source}: faults: {error}") from None

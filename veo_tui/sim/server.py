@@ -121,15 +121,16 @@ class RunningSim:
         """Its world: tasks, clock, credits, fault plan, request counts."""
         return self._app.state
 
-    def reset(self, **overrides: Any) -> None:
-        """Start its world afresh from its options, changed by ``overrides``.
+    def reset(self, options: SimOptions | None = None, /, **overrides: Any) -> None:
+        """Start its world afresh from ``options`` (default: its current ones).
 
-        Takes the fields of :class:`SimOptions` that shape the world
-        (``scenario``, ``key``, ``speed``, ``faults``, ``clock``, ...), not
-        ``host`` or ``port``. Call it between requests, e.g. between tests
-        sharing one server.
+        ``overrides`` replace fields of those options. Only the fields that
+        shape the world apply (``scenario``, ``key``, ``speed``, ``faults``,
+        ``clock``, ...), not ``host`` or ``port``; the clock is kept unless a
+        new one is given. Call it between requests, e.g. between tests sharing
+        one server.
         """
-        self.options = replace(self.options, **overrides)
+        self.options = replace(options or self.options, **overrides)
         self._app.state = build_state(self.options)
 
     @property
@@ -252,7 +253,7 @@ async def start_server(server: uvicorn.Server) -> asyncio.Task[None]:
         SimStartError: It stopped before starting (e.g. the port is taken) or
             did not start within ten seconds.
     """
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(_serve(server))
     async with asyncio.timeout(_START_TIMEOUT):
         while not server.started:
             if task.done():
@@ -268,6 +269,15 @@ async def start_server(server: uvicorn.Server) -> asyncio.Task[None]:
             "(is the port already in use?)"
         )
     return task
+
+
+async def _serve(server: uvicorn.Server) -> None:
+    try:
+        await server.serve()
+    except SystemExit:
+        # uvicorn exits the process when it cannot listen; for an embedded
+        # server that is the caller's error to report (see start_server).
+        server.should_exit = True
 
 
 @contextlib.asynccontextmanager
