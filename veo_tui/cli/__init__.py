@@ -32,6 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common_options(suppress=False)],
     )
     parser.add_argument("--version", action="version", version=f"veo-tui {__version__}")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="open the dashboard on the built-in stand-in for kie.ai, with a "
+        "temporary watchlist (your own watchlist and config are not touched)",
+    )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     common = common_options(suppress=True)
     for name in COMMANDS:
@@ -46,9 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     run = getattr(args, "run", None)
     if run is None:
-        # TODO: open the dashboard here once it exists (issue 4).
-        parser.print_help()
-        return 0
+        from veo_tui.cli.dashboard import run_dashboard
+
+        run = run_dashboard
     try:
         status: int = run(args)
     except (ConfigError, UsageError) as error:

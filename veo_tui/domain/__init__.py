@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from veo_tui.domain.hints import failure_hint
 from veo_tui.domain.ids import InvalidTaskId, ParsedIds, check_task_id, split_task_ids
 from veo_tui.domain.parse import is_web_url, parse_record_info
 from veo_tui.domain.records import (
@@ -25,6 +26,7 @@ __all__ = [
     "State",
     "TaskRecord",
     "check_task_id",
+    "failure_hint",
     "human_duration",
     "inert",
     "is_web_url",

@@ -69,6 +69,10 @@ SCHEMA: Mapping[str, Mapping[str, _Key]] = {
     "poll": {
         "concurrency": _Key(8, _is_int(1, 64), "an integer from 1 to 64"),
     },
+    "ui": {
+        "notify": _Key(True, _is_bool, "true or false"),
+        "bell": _Key(True, _is_bool, "true or false"),
+    },
     "log": {
         "enabled": _Key(False, _is_bool, "true or false"),
     },
@@ -91,6 +95,8 @@ class Config:
         max_retries: Retries after a retryable failure.
         concurrency: Requests in flight at once.
         log_enabled: Whether to write the log file.
+        notify: Whether the dashboard notifies when a task finishes.
+        bell: Whether the dashboard rings the bell when a task finishes.
     """
 
     path: Path | None
@@ -103,6 +109,8 @@ class Config:
     max_retries: int
     concurrency: int
     log_enabled: bool
+    notify: bool = True
+    bell: bool = True
 
 
 def default_config_path() -> Path:
@@ -183,6 +191,8 @@ def load_config(
         log_enabled=bool(log)
         or env.get(ENV_LOG, "") not in ("", "0")
         or values["log"]["enabled"],
+        notify=values["ui"]["notify"],
+        bell=values["ui"]["bell"],
     )
 
 

@@ -1,0 +1,118 @@
+"""``veo-tui`` and ``veo-tui --demo``: open the dashboard.
+
+Textual is imported only here, when the dashboard is really wanted, so the
+headless commands start fast and run where no terminal is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from veo_tui.api import ApiOptions, InsecureKeyError
+from veo_tui.cli.common import EXIT_OK, UsageError
+from veo_tui.cli.logs import setup_logging
+from veo_tui.polling.scheduler import PollSettings
+from veo_tui.store.config import ENV_KEY, Config, key_file_is_exposed, load_config
+from veo_tui.store.prefs import Prefs
+from veo_tui.store.watchlist import (
+    WatchlistError,
+    WatchlistStore,
+    default_watchlist_path,
+)
+
+DEMO_POLL = PollSettings(interval=3.0, max_interval=10.0)
+"""The stand-in is on this machine and free: the demo may poll it briskly."""
+
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    """Open the dashboard on the user's watchlist, or on the demo."""
+    if not sys.stdin.isatty() or not sys.stdout.isatty():
+        raise UsageError(
+            "the dashboard needs a terminal; for scripts use `veo-tui status` "
+            "(see veo-tui --help)"
+        )
+    if args.demo:
+        return _run_demo()
+    config = load_config(args.config, log=args.log)
+    setup_logging(config)
+    return _run_app(config)
+
+
+def _api_options(config: Config) -> tuple[ApiOptions | None, str | None]:
+    """The client options, or ``None`` and the banner explaining why not."""
+    if not config.api_key:
+        return None, (
+            f"No API key: quit (q), then `export {ENV_KEY}=your-key` (from "
+            "https://kie.ai/api-key) and start veo-tui again. Tasks can be added "
+            "meanwhile."
+        )
+    if key_file_is_exposed(config):
+        print(
+            f"veo-tui: warning: {config.path} holds the API key and is readable by "
+            f"others; run: chmod 600 {config.path}",
+            file=sys.stderr,
+        )
+    try:
+        options = ApiOptions(
+            base_url=config.base_url,
+            key=config.api_key,
+            timeout=config.timeout,
+            connect_timeout=config.connect_timeout,
+            max_retries=config.max_retries,
+            max_connections=config.concurrency,
+            naive_zone=config.timezone,
+        )
+    except InsecureKeyError as error:
+        raise UsageError(str(error)) from None
+    return options, None
+
+
+def _run_app(config: Config) -> int:
+    from veo_tui.ui import DashboardOptions, Engine, VeoTuiApp
+
+    api, no_key = _api_options(config)
+    store = WatchlistStore(default_watchlist_path())
+    try:
+        store.load()
+    except WatchlistError as error:
+        raise UsageError(str(error)) from None
+    app = VeoTuiApp(
+        store,
+        Engine(api, PollSettings(concurrency=config.concurrency)),
+        options=DashboardOptions(
+            notify=config.notify, bell=config.bell, no_key_message=no_key
+        ),
+        prefs=Prefs.load(),
+    )
+    return app.run() or EXIT_OK
+
+
+def _run_demo() -> int:
+    from veo_tui.sim import running_sim_in_thread
+    from veo_tui.ui import DashboardOptions, Engine, VeoTuiApp
+
+    with (
+        tempfile.TemporaryDirectory(prefix="veo-tui-demo-") as folder,
+        running_sim_in_thread(scenario="demo", port=0) as sim,
+    ):
+        store = WatchlistStore(Path(folder) / "watchlist.toml")
+        now = datetime.now(UTC)
+        # Stagger the added times so the watchlist keeps the scenario's order.
+        for offset, task_id in enumerate(sim.task_ids):
+            store.add([task_id], now + timedelta(microseconds=offset))
+        api = ApiOptions(base_url=sim.base_url, key=sim.key)
+        note = (
+            f"Demo: {len(sim.task_ids)} tasks on the local stand-in at "
+            f"{sim.base_url}. Your own watchlist and config are not touched."
+        )
+        app = VeoTuiApp(
+            store,
+            Engine(api, DEMO_POLL),
+            options=DashboardOptions(note=note, bell=False),
+            prefs=Prefs(Path(folder) / "prefs.toml"),
+        )
+        return app.run() or EXIT_OK

@@ -1,0 +1,765 @@
+"""The dashboard: a live watchlist of tasks with their details.
+
+The app owns the in-memory entries (the watchlist plus last-known records),
+mirrors them to disk through :class:`~veo_tui.store.watchlist.WatchlistStore`
+on every change, and lets an :class:`~veo_tui.ui.engine.Engine` decide when to
+fetch what. The table is only ever updated in place: rows are added, removed
+and changed cell by cell, never cleared and refilled, so the cursor, the marks
+and the scroll position survive refreshes, sorts and filters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from veo_tui.domain import FetchErrorKind, ParsedIds, State, inert, is_web_url
+from veo_tui.store.prefs import Prefs
+from veo_tui.store.watchlist import WatchEntry, WatchlistStore
+from veo_tui.ui.cells import BADGES, COLUMNS, IdText, row_cells
+from veo_tui.ui.clipboard import clipboard_command, copy_with_system_tool
+from veo_tui.ui.details import DetailsPanel, UrlAction
+from veo_tui.ui.dialogs import AddDialog, HelpScreen, IdsAdded
+from veo_tui.ui.engine import Engine, EngineStatus
+
+SORTS = ("added", "created", "state", "duration")
+_STATE_ORDER = {
+    State.FAILED: 0,
+    State.GENERATING: 1,
+    State.UNKNOWN: 2,
+    State.NOT_FOUND: 3,
+    State.SUCCESS: 4,
+    State.EXPIRED: 5,
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardOptions:
+    """What the dashboard needs to know beyond the watchlist itself.
+
+    Attributes:
+        notify: Raise a notification when a task finishes.
+        bell: Ring the terminal bell when a task finishes.
+        no_key_message: Shown as a banner when there is no API key.
+        note: A line shown under the header (e.g. the demo's explanation).
+    """
+
+    notify: bool = True
+    bell: bool = True
+    no_key_message: str | None = None
+    note: str | None = None
+
+
+class VeoTuiApp(App[int]):
+    """veo-tui's dashboard."""
+
+    CSS_PATH = "veo_tui.tcss"
+    TITLE = "veo-tui"
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 - App declares it without ClassVar
+        (0, "-narrow"),
+        (150, "-wide"),
+    ]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "add", "Add"),
+        Binding("d,delete", "remove", "Remove"),
+        Binding("u", "undo", "Undo"),
+        Binding("space", "mark", "Mark", show=False),
+        Binding("c", "copy_url", "Copy URL"),
+        Binding("y", "copy_id", "Copy id", show=False),
+        Binding("o", "open_url", "Open"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("R", "refresh_all", "Refresh all", show=False),
+        Binding("p", "toggle_pause", "Pause"),
+        Binding("slash", "filter", "Filter"),
+        Binding("s", "sort", "Sort"),
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    KEYS_HELP: ClassVar[list[tuple[str, str]]] = [
+        ("a", "add task ids (paste many at once)"),
+        ("d / Delete", "remove the selected or marked tasks"),
+        ("u", "undo the last removal"),
+        ("space", "mark or unmark the task under the cursor"),
+        ("c", "copy the first result URL"),
+        ("y", "copy the task id"),
+        ("o", "open the first result URL in the browser"),
+        ("r", "refresh the selected task now"),
+        ("R", "refresh every task now"),
+        ("p", "pause or resume auto refresh"),
+        ("/", "filter by id, prompt or state (Escape clears)"),
+        ("s", "change the sort: added, created, state, duration"),
+        ("? / F1", "this help"),
+        ("ctrl+p", "command palette: every action, and the theme"),
+        ("q", "quit"),
+    ]
+
+    def __init__(
+        self,
+        store: WatchlistStore,
+        engine: Engine,
+        *,
+        options: DashboardOptions | None = None,
+        prefs: Prefs | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.engine = engine
+        self.options = options or DashboardOptions()
+        self.prefs = prefs
+        self.clock = clock
+        self.grace = timedelta(seconds=engine.settings.grace)
+        self.entries: dict[str, WatchEntry] = {}
+        self.marks: set[str] = set()
+        self.sort_by = "added"
+        self.filter_text = ""
+        self._cells: dict[str, tuple[str, ...]] = {}
+        self._order: list[str] = []
+        self._undo: list[WatchEntry] = []
+        self._cursor_id: str | None = None
+        self._save_lock = asyncio.Lock()
+        if prefs is not None and prefs.theme:
+            self.theme = prefs.theme
+
+    # Layout
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="topbar")
+        yield Static(id="banner")
+        with Horizontal(id="body"):
+            with Vertical(id="table-box"):
+                yield Input(placeholder="filter by id, prompt or state", id="filter")
+                yield DataTable(id="tasks", cursor_type="row", zebra_stripes=True)
+                yield Static(id="empty")
+            yield DetailsPanel(
+                clock=self.clock,
+                grace=self.grace,
+                next_check=self.engine.next_check,
+                id="details",
+            )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.table
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
+        self.query_one("#filter", Input).display = False
+        for entry in self.store.load():
+            self.entries[entry.task_id] = entry
+        self._show_store_warnings()
+        self.sync_table()
+        table.focus()
+        polling = self.engine.start(self, list(self.entries.values()))
+        if polling is not None:
+            self.run_worker(polling, name="poller", group="poller", exclusive=True)
+        self.set_interval(1.0, self.tick)
+        self.update_topbar()
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#tasks", DataTable)
+
+    @property
+    def details(self) -> DetailsPanel:
+        return self.query_one(DetailsPanel)
+
+    # The table, kept in step with the entries
+
+    def visible_ids(self) -> list[str]:
+        """Task ids that pass the filter, in the current sort order."""
+        ids = [task_id for task_id in self.entries if self._matches(task_id)]
+        if self.sort_by == "created":
+            ids.sort(key=self._created_key, reverse=True)
+        elif self.sort_by == "state":
+            ids.sort(key=self._state_key)
+        elif self.sort_by == "duration":
+            ids.sort(key=self._duration_key, reverse=True)
+        return ids
+
+    def _matches(self, task_id: str) -> bool:
+        needle = self.filter_text.strip().lower()
+        if not needle:
+            return True
+        entry = self.entries[task_id]
+        record = entry.record
+        haystack = [task_id.lower()]
+        if record is not None:
+            haystack.append(record.state.value.replace("_", " "))
+            haystack.append(record.state.value)
+            haystack.append((record.prompt or "").lower())
+        else:
+            haystack.append("queued")
+        return any(needle in text for text in haystack)
+
+    def _created_key(self, task_id: str) -> float:
+        record = self.entries[task_id].record
+        moment = record.created_at if record and record.created_at else None
+        return (
+            moment.timestamp() if moment else self.entries[task_id].added_at.timestamp()
+        )
+
+    def _state_key(self, task_id: str) -> int:
+        record = self.entries[task_id].record
+        return _STATE_ORDER.get(record.state, 9) if record else 9
+
+    def _duration_key(self, task_id: str) -> float:
+        record = self.entries[task_id].record
+        if record is None:
+            return -1.0
+        if record.duration_s is not None:
+            return record.duration_s
+        if record.created_at is not None:
+            return (self.clock() - record.created_at).total_seconds()
+        return -1.0
+
+    def sync_table(self, changed: Iterable[str] | None = None) -> None:
+        """Bring the table in line with the entries, touching only what differs.
+
+        Args:
+            changed: Ids whose entries changed; ``None`` re-checks every row
+                (cheap: a cell is only updated when its text differs).
+        """
+        table = self.table
+        scroll_y = table.scroll_y
+        desired = self.visible_ids()
+        wanted = set(desired)
+        now = self.clock()
+        grace = self.grace
+
+        for task_id in [key for key in self._cells if key not in wanted]:
+            table.remove_row(task_id)
+            del self._cells[task_id]
+        for task_id in desired:
+            if task_id not in self._cells:
+                cells = row_cells(
+                    self.entries[task_id], now, grace, task_id in self.marks
+                )
+                table.add_row(*cells, key=task_id)
+                self._cells[task_id] = tuple(cell.plain for cell in cells)
+        ids = (
+            self._cells.keys()
+            if changed is None
+            else [i for i in changed if i in self._cells]
+        )
+        for task_id in list(ids):
+            self._update_row(task_id, now)
+
+        if desired != self._order:
+            rank = {task_id: position for position, task_id in enumerate(desired)}
+            table.sort(
+                "id",
+                key=lambda cell: rank[cell.task_id] if isinstance(cell, IdText) else 0,
+            )
+            self._order = desired
+        self._restore_cursor(scroll_y)
+        self.query_one("#empty", Static).display = not desired
+        self._update_empty_text()
+
+    def _update_row(self, task_id: str, now: datetime) -> None:
+        cells = row_cells(self.entries[task_id], now, self.grace, task_id in self.marks)
+        old = self._cells[task_id]
+        new = tuple(cell.plain for cell in cells)
+        if new == old:
+            return
+        table = self.table
+        columns = (key for key, _, _ in COLUMNS)
+        for key, cell, before, after in zip(columns, cells, old, new, strict=True):
+            if before != after:
+                table.update_cell(task_id, key, cell)
+        self._cells[task_id] = new
+
+    def _restore_cursor(self, scroll_y: float) -> None:
+        """Keep the cursor on the same task, wherever that task now is."""
+        table = self.table
+        if not self._order:
+            return
+        task_id = self._cursor_id
+        if task_id is not None and task_id in self._cells:
+            row = table.get_row_index(task_id)
+        else:
+            row = min(table.cursor_row, len(self._order) - 1)
+        if table.cursor_row != row:
+            table.move_cursor(row=row, animate=False, scroll=False)
+            table.scroll_to(y=scroll_y, animate=False, immediate=True)
+        self._cursor_id = self._order[row] if row < len(self._order) else None
+
+    def _update_empty_text(self) -> None:
+        empty = self.query_one("#empty", Static)
+        if not empty.display:
+            return
+        if self.entries:
+            text = Text(
+                f"No task matches the filter {inert(self.filter_text)!r}.", style="dim"
+            )
+        else:
+            text = Text()
+            text.append("Welcome to veo-tui.\n\n", style="bold")
+            text.append("Your watchlist is empty. Press ")
+            text.append("a", style="bold cyan")
+            text.append(" and paste the task ids kie.ai gave you: one or many, ")
+            text.append("separated by spaces, commas or new lines.\n\n")
+            text.append(
+                "Each task is checked until it succeeds or fails; ", style="dim"
+            )
+            text.append("press ? for every key.", style="dim")
+        empty.update(text)
+
+    @on(DataTable.RowHighlighted, "#tasks")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        task_id = event.row_key.value
+        self._cursor_id = task_id
+        self.details.show(self.entries.get(task_id) if task_id else None)
+
+    def selected_id(self) -> str | None:
+        """The task under the cursor, if any row is shown."""
+        if not self._order:
+            return None
+        return self._cursor_id if self._cursor_id in self._cells else None
+
+    def selected_ids(self) -> list[str]:
+        """The marked tasks, or else the task under the cursor."""
+        marked = [task_id for task_id in self._order if task_id in self.marks]
+        if marked:
+            return marked
+        current = self.selected_id()
+        return [current] if current else []
+
+    # Live parts
+
+    def tick(self) -> None:
+        """Once a second: repaint times and spinners, and the header."""
+        now = self.clock()
+        for task_id in self._order:
+            self._update_row(task_id, now)
+        self.details.tick()
+        self.update_topbar()
+
+    def update_topbar(self) -> None:
+        status = self.engine.status()
+        counts = dict.fromkeys(State, 0)
+        queued = 0
+        for entry in self.entries.values():
+            if entry.record is None:
+                queued += 1
+            else:
+                counts[entry.record.state] += 1
+        bar = Text()
+        bar.append(" veo-tui ", style="bold reverse")
+        bar.append("  ")
+        bar.append_text(_connection_text(status))
+        bar.append("  ")
+        if status.paused:
+            bar.append("⏸ paused", style="bold yellow")
+        else:
+            bar.append("⟳ auto", style="green")
+        bar.append("   ")
+        for state, count in counts.items():
+            if count:
+                badge = BADGES[state]
+                bar.append(f"{badge.glyph} {count} {badge.word}  ", style=badge.style)
+        if queued:
+            bar.append(f"· {queued} queued  ", style="dim")
+        bar.append(f"sort: {self.sort_by}", style="dim")
+        if self.filter_text:
+            bar.append(f"  filter: {inert(self.filter_text, limit=30)}", style="dim")
+        self.query_one("#topbar", Static).update(bar)
+        self._update_banner(status)
+
+    def _update_banner(self, status: EngineStatus) -> None:
+        banner = self.query_one("#banner", Static)
+        message: Text | None = None
+        if self.options.no_key_message:
+            message = Text("⚠ " + self.options.no_key_message, style="bold")
+        elif status.key_refused:
+            message = Text(
+                "⚠ kie.ai refused the API key: polling is paused until the key "
+                "changes (set KIE_API_KEY and restart, or change api.key in the "
+                "config file; press r to try again).",
+                style="bold",
+            )
+        elif status.waiting_reason:
+            message = Text("⏳ " + status.waiting_reason)
+        elif self.options.note:
+            message = Text(self.options.note, style="italic")
+        banner.display = message is not None
+        if message is not None:
+            banner.update(message)
+            banner.set_class(
+                status.key_refused or bool(self.options.no_key_message), "-error"
+            )
+
+    # Results arriving from the engine
+
+    def apply_entries(self, updated: Sequence[WatchEntry]) -> None:
+        """Take a batch of checked entries: one repaint, one save."""
+        changed: list[str] = []
+        finished: list[WatchEntry] = []
+        for entry in updated:
+            before = self.entries.get(entry.task_id)
+            if before is None:
+                continue  # removed while its request was in flight
+            self.entries[entry.task_id] = entry
+            changed.append(entry.task_id)
+            if _just_finished(before, entry):
+                finished.append(entry)
+        if not changed:
+            return
+        self.sync_table(
+            changed if self.sort_by == "added" and not self.filter_text else None
+        )
+        current = self.selected_id()
+        if current in changed:
+            self.details.show(self.entries[current])
+        self.update_topbar()
+        self.save_updates([self.entries[task_id] for task_id in changed])
+        for entry in finished:
+            self._announce(entry)
+
+    def _announce(self, entry: WatchEntry) -> None:
+        record = entry.record
+        if record is None:
+            return
+        if self.options.notify:
+            if record.state is State.SUCCESS:
+                videos = len(record.result_urls)
+                self.notify(
+                    f"{inert(entry.task_id, limit=40)} finished: {videos} video(s).",
+                    title="✔ success",
+                    markup=False,
+                )
+            else:
+                reason = inert(record.failure_reason or "no reason given", limit=200)
+                self.notify(
+                    f"{inert(entry.task_id, limit=40)}: {reason}",
+                    title="✖ failed",
+                    severity="error",
+                    markup=False,
+                )
+        if self.options.bell:
+            self.bell()
+
+    @work(exclusive=False, group="save")
+    async def save_updates(self, entries: list[WatchEntry]) -> None:
+        async with self._save_lock:
+            try:
+                await asyncio.to_thread(self.store.update, entries)
+            except Exception as error:  # the file is ours, but the disk is not
+                self.notify(
+                    f"Could not save the watchlist: {inert(str(error), limit=200)}",
+                    severity="error",
+                    markup=False,
+                )
+
+    def _show_store_warnings(self) -> None:
+        for warning in self.store.warnings:
+            self.notify(
+                inert(warning, limit=400), severity="warning", timeout=15, markup=False
+            )
+        self.store.warnings.clear()
+
+    # Actions
+
+    def action_add(self) -> None:
+        self.push_screen(
+            AddDialog(known=lambda task_id: task_id in self.entries), self._added
+        )
+
+    def _added(self, parsed: ParsedIds | None) -> None:
+        if parsed is not None:
+            self.add_ids(parsed)
+
+    @on(IdsAdded)
+    def _ids_added(self, message: IdsAdded) -> None:
+        self.add_ids(message.parsed)
+
+    def add_ids(self, parsed: ParsedIds) -> None:
+        """Add valid ids, skip known ones, and say what happened."""
+        fresh = [task_id for task_id in parsed.valid if task_id not in self.entries]
+        known = len(parsed.valid) - len(fresh)
+        now = self.clock()
+        try:
+            self.store.add(fresh, now)
+        except Exception as error:
+            self.notify(
+                f"Could not save the watchlist: {inert(str(error), limit=200)}",
+                severity="error",
+                markup=False,
+            )
+            return
+        new_entries = [WatchEntry(task_id, added_at=now) for task_id in fresh]
+        for entry in new_entries:
+            self.entries[entry.task_id] = entry
+        self.sync_table()
+        if new_entries and self.selected_id() is None:
+            self._select(new_entries[0].task_id)
+        self.engine.track(new_entries)
+        skipped = known + len(parsed.duplicates)
+        note = f"Added {len(fresh)} task(s)."
+        if skipped:
+            note += f" Skipped {skipped} duplicate(s)."
+        self.notify(note, markup=False)
+        self.update_topbar()
+
+    def _select(self, task_id: str) -> None:
+        if task_id in self._cells:
+            self._cursor_id = task_id
+            self.table.move_cursor(row=self.table.get_row_index(task_id))
+
+    def action_remove(self) -> None:
+        ids = self.selected_ids()
+        if not ids:
+            return
+        try:
+            self.store.remove(ids)
+        except Exception as error:
+            self.notify(
+                f"Could not save the watchlist: {inert(str(error), limit=200)}",
+                severity="error",
+                markup=False,
+            )
+            return
+        # Keep our own view of each entry for the undo: it may be newer than
+        # the file's, whose update may still be on its way.
+        self._undo = [self.entries[task_id] for task_id in ids]
+        for task_id in ids:
+            self.entries.pop(task_id, None)
+            self.marks.discard(task_id)
+        self.engine.forget(ids)
+        self.sync_table()
+        self.details.show(self.entries.get(self.selected_id() or ""))
+        what = inert(ids[0], limit=40) if len(ids) == 1 else f"{len(ids)} tasks"
+        self.notify(f"Removed {what}. Press u to undo.", markup=False, timeout=8)
+        self.update_topbar()
+
+    def action_undo(self) -> None:
+        if not self._undo:
+            self.notify("Nothing to undo.", markup=False)
+            return
+        entries, self._undo = self._undo, []
+        try:
+            self.store.restore(entries)
+        except Exception as error:
+            self._undo = entries
+            self.notify(
+                f"Could not save the watchlist: {inert(str(error), limit=200)}",
+                severity="error",
+                markup=False,
+            )
+            return
+        for entry in entries:
+            self.entries.setdefault(entry.task_id, entry)
+        # Restored entries go back where they were: re-order by added time.
+        self.entries = dict(
+            sorted(self.entries.items(), key=lambda item: item[1].added_at)
+        )
+        self._order = []
+        self.sync_table()
+        self._select(entries[0].task_id)
+        self.engine.track(entries)
+        self.notify(f"Restored {len(entries)} task(s).", markup=False)
+        self.update_topbar()
+
+    def action_mark(self) -> None:
+        task_id = self.selected_id()
+        if task_id is None:
+            return
+        self.marks ^= {task_id}
+        self._update_row(task_id, self.clock())
+        if self.table.cursor_row < len(self._order) - 1:
+            self.table.action_cursor_down()
+
+    def action_copy_url(self) -> None:
+        url = self._first_url()
+        if url is not None:
+            self.copy_text(url, "the first result URL")
+
+    def action_copy_id(self) -> None:
+        task_id = self.selected_id()
+        if task_id is not None:
+            self.copy_text(task_id, "the task id")
+
+    def action_open_url(self) -> None:
+        url = self._first_url()
+        if url is not None:
+            self.open_web_url(url)
+
+    def _first_url(self) -> str | None:
+        task_id = self.selected_id()
+        if task_id is None:
+            return None
+        record = self.entries[task_id].record
+        urls = (record.result_urls or record.full_result_urls) if record else ()
+        if not urls:
+            self.notify(
+                "This task has no result URL yet.", severity="warning", markup=False
+            )
+            return None
+        return urls[0]
+
+    @on(UrlAction)
+    def _url_action(self, message: UrlAction) -> None:
+        if message.action == "copy":
+            self.copy_text(message.url, "the URL")
+        else:
+            self.open_web_url(message.url)
+
+    def copy_text(self, text: str, what: str) -> None:
+        """Copy with OSC 52 and, locally, the system clipboard; say so."""
+        if not text.isprintable():
+            self.notify(
+                "Refusing to copy text with control characters.",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.copy_to_clipboard(text)
+        command = clipboard_command()
+        via = "OSC 52"
+        if command is not None:
+            via += f" and {command[0]}"
+            self._system_copy(text, command)
+        self.notify(f"Copied {what} ({via}):\n{inert(text, limit=300)}", markup=False)
+
+    @work(thread=True, group="clipboard")
+    def _system_copy(self, text: str, command: Sequence[str]) -> None:
+        copy_with_system_tool(text, command)
+
+    def open_web_url(self, url: str) -> None:
+        """Open an http(s) URL in the browser; anything else is refused."""
+        if not is_web_url(url):
+            self.notify(
+                "Only http(s) URLs can be opened.", severity="error", markup=False
+            )
+            return
+        self.open_url(url)
+        self.notify(f"Opening {inert(url, limit=300)}", markup=False)
+
+    def action_refresh(self) -> None:
+        ids = self.selected_ids()
+        if ids:
+            self.engine.refresh(ids)
+            self.notify(f"Checking {len(ids)} task(s) now.", markup=False, timeout=2)
+
+    def action_refresh_all(self) -> None:
+        if self.entries:
+            self.engine.refresh(list(self.entries))
+            self.notify(
+                f"Checking all {len(self.entries)} task(s) now.",
+                markup=False,
+                timeout=2,
+            )
+
+    def action_toggle_pause(self) -> None:
+        paused = not self.engine.status().paused
+        self.engine.set_paused(paused)
+        self.notify(
+            "Auto refresh paused." if paused else "Auto refresh resumed.",
+            markup=False,
+            timeout=2,
+        )
+        self.update_topbar()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self.sync_table()
+        self.update_topbar()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        box = self.query_one("#filter", Input)
+        if not box.value:
+            box.display = False
+        self.table.focus()
+
+    def on_key(self, event: object) -> None:
+        key = getattr(event, "key", None)
+        box = self.query_one("#filter", Input)
+        if key == "escape" and (box.has_focus or self.filter_text):
+            box.value = ""
+            box.display = False
+            self.table.focus()
+
+    def action_sort(self) -> None:
+        self.sort_by = SORTS[(SORTS.index(self.sort_by) + 1) % len(SORTS)]
+        self.sync_table()
+        self.notify(f"Sorted by {self.sort_by}.", markup=False, timeout=2)
+        self.update_topbar()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.KEYS_HELP))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for action, title, help_text in (
+            ("add", "Add tasks", "Paste or type task ids"),
+            ("remove", "Remove tasks", "Remove the selected or marked tasks"),
+            ("undo", "Undo removal", "Put the last removed tasks back"),
+            ("mark", "Mark task", "Mark or unmark the task under the cursor"),
+            ("copy_url", "Copy result URL", "Copy the first result URL"),
+            ("copy_id", "Copy task id", "Copy the selected task's id"),
+            ("open_url", "Open result URL", "Open the first result URL in the browser"),
+            ("refresh", "Refresh task", "Check the selected task now"),
+            ("refresh_all", "Refresh all", "Check every task now"),
+            ("toggle_pause", "Pause or resume", "Pause or resume auto refresh"),
+            ("filter", "Filter", "Filter by id, prompt or state"),
+            ("sort", "Change sort", "Cycle the sort: added, created, state, duration"),
+            ("help", "Help", "Show every key"),
+        ):
+            yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
+
+    def watch_theme(self, theme: str) -> None:
+        if self.prefs is not None and self.prefs.theme != theme:
+            self.prefs.theme = theme
+            self.prefs.save()
+
+    async def action_quit(self) -> None:
+        await self.engine.stop()
+        self.exit(0)
+
+
+def _just_finished(before: WatchEntry, after: WatchEntry) -> bool:
+    """Whether this check saw the task finish (not merely learnt it had)."""
+    if after.record is None or after.record.state not in (State.SUCCESS, State.FAILED):
+        return False
+    return before.record is not None and not before.record.state.is_terminal
+
+
+def _connection_text(status: EngineStatus) -> Text:
+    if status.no_key:
+        return Text("● no key", style="bold red")
+    if status.key_refused:
+        return Text("● key refused", style="bold red")
+    if status.last_error is FetchErrorKind.MAINTENANCE:
+        return Text("● maintenance", style="bold yellow")
+    if status.last_error is FetchErrorKind.RATE_LIMITED:
+        return Text("● rate limited", style="bold yellow")
+    if status.last_error in (FetchErrorKind.NETWORK, FetchErrorKind.TIMEOUT):
+        return Text("● offline", style="bold red")
+    if status.last_error is not None:
+        return Text("● server trouble", style="bold yellow")
+    if status.connected:
+        return Text("● ok", style="bold green")
+    return Text("○ connecting", style="dim")

@@ -1,0 +1,146 @@
+"""Modal screens: adding task ids, and the help screen of every key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static, TextArea
+
+from veo_tui.domain import ParsedIds, inert, split_task_ids
+
+
+class IdsArea(TextArea):
+    """A text area where Enter submits and pasted newlines are kept."""
+
+    class Submitted(Message):
+        pass
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.Submitted())
+            return
+        await super()._on_key(event)
+
+
+class AddDialog(ModalScreen[ParsedIds | None]):
+    """Type or paste one or many task ids; Enter adds them.
+
+    Ids may be separated by spaces, commas or newlines. Pieces that cannot be
+    ids stay in the box, named, so the user can fix them: nothing pasted is
+    lost. The screen's result is the parsed ids, or ``None`` when cancelled.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, known: Callable[[str], bool]) -> None:
+        super().__init__()
+        self._known = known
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="add-dialog"):
+            yield Static("Add tasks", id="add-title")
+            yield Static(
+                "Paste or type task ids, separated by spaces, commas or new lines. "
+                "Enter adds them; Escape cancels.",
+                id="add-help",
+            )
+            yield IdsArea(id="add-ids", soft_wrap=True, show_line_numbers=False)
+            yield Static(id="add-problems")
+            with Vertical(id="add-buttons"):
+                yield Button("Add", id="add-ok", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(IdsArea).focus()
+
+    def on_ids_area_submitted(self) -> None:
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "add-ok":
+            self._submit()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def _submit(self) -> None:
+        area = self.query_one(IdsArea)
+        parsed = split_task_ids(area.text)
+        if parsed.invalid:
+            # Keep what was refused in the box, so it can be fixed; add the rest.
+            area.load_text("\n".join(piece for piece, _ in parsed.invalid))
+            self._show_problems(parsed)
+            if parsed.valid:
+                self.app.post_message(IdsAdded(parsed))
+            return
+        if not parsed.valid and not parsed.duplicates:
+            self._show_message(
+                Text("Nothing to add: the box is empty.", style="yellow")
+            )
+            return
+        self.dismiss(parsed)
+
+    def _show_problems(self, parsed: ParsedIds) -> None:
+        text = Text(
+            f"{len(parsed.invalid)} piece(s) cannot be task ids and were not added",
+            style="bold red",
+        )
+        if parsed.valid:
+            text.append(f" ({len(parsed.valid)} valid id(s) were added)", style="green")
+        text.append(":")
+        for _, reason in parsed.invalid[:8]:
+            text.append("\n• " + inert(reason, limit=120))
+        if len(parsed.invalid) > 8:
+            text.append(f"\n… and {len(parsed.invalid) - 8} more")
+        self._show_message(text)
+
+    def _show_message(self, text: Text) -> None:
+        self.query_one("#add-problems", Static).update(text)
+
+
+class IdsAdded(Message):
+    """Valid ids from an add dialog that stays open to fix the rest."""
+
+    def __init__(self, parsed: ParsedIds) -> None:
+        super().__init__()
+        self.parsed = parsed
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key of the dashboard, one per line."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark,f1", "dismiss_help", "Close"),
+    ]
+
+    def __init__(self, keys: Iterable[tuple[str, str]]) -> None:
+        super().__init__()
+        self._keys = list(keys)
+
+    def compose(self) -> ComposeResult:
+        text = Text()
+        text.append("veo-tui keys\n\n", style="bold")
+        for key, description in self._keys:
+            text.append(f"  {key:<14}", style="bold cyan")
+            text.append(description + "\n")
+        text.append(
+            "\nIn the Videos panel, every URL has its own copy and open buttons "
+            "(Tab to reach them). URLs can also be selected with the mouse.\n"
+            "ctrl+p opens the command palette with every action and the theme "
+            "choice.",
+            style="dim",
+        )
+        with VerticalScroll(id="help-dialog"):
+            yield Static(text)
+
+    def action_dismiss_help(self) -> None:
+        self.dismiss(None)
