@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import httpx
 import pytest
@@ -19,10 +20,10 @@ from veo_tui.sim.faults import FaultPlan
 MakeClient = Callable[..., KieClient]
 
 
-def plan(rates: dict[FaultKind, float], **settings: float) -> FaultPlan:
+def plan(rates: dict[FaultKind, float], **settings: Any) -> FaultPlan:
     clock = iter(range(1_000_000))
     return FaultPlan(
-        FaultSettings(rates=rates, **settings),  # type: ignore[arg-type]
+        FaultSettings(rates=rates, **settings),
         random.Random(7),
         monotonic=lambda: float(next(clock)),
     )

@@ -5,10 +5,13 @@ Time moves with ``sim.advance``: the clock is frozen, so nothing here waits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+from veo_tui.api import KieClient
+from veo_tui.domain import State, TaskRecord
 from veo_tui.sim import RunningSim
 from veo_tui.sim.app import SAMPLE_VIDEO
 
@@ -58,6 +61,27 @@ async def test_a_generated_task_is_null_at_first_then_generating_then_done(
     assert visible["data"]["response"] is None
     assert finished["data"]["successFlag"] == 1
     assert finished["data"]["response"]["resultUrls"]
+
+
+async def test_the_client_sees_a_generated_task_appear_progress_and_finish(
+    http: httpx.AsyncClient, sim: RunningSim, make_client: Callable[..., KieClient]
+) -> None:
+    client = make_client()
+    task_id = (await generate(http))["data"]["taskId"]
+
+    states = []
+    for step in (0, 2, 20, 18):
+        sim.advance(step)
+        result = await client.record_info(task_id)
+        assert isinstance(result, TaskRecord)
+        states.append(result.state)
+
+    assert states == [
+        State.NOT_FOUND,
+        State.GENERATING,
+        State.GENERATING,
+        State.SUCCESS,
+    ]
 
 
 async def test_a_generated_task_echoes_its_prompt_and_ratio(

@@ -10,7 +10,7 @@ This package never imports the project's client: it speaks HTTP, as kie.ai does.
 
 from __future__ import annotations
 
-from veo_tui.sim.app import create_app
+from veo_tui.sim.app import SimApp, create_app
 from veo_tui.sim.faults import FaultKind, FaultSettings, parse_fault_option
 from veo_tui.sim.scenario import (
     BUILTIN_SCENARIOS,
@@ -48,6 +48,7 @@ __all__ = [
     "RunningSim",
     "Scenario",
     "ScenarioError",
+    "SimApp",
     "SimClock",
     "SimOptions",
     "SimStartError",

@@ -31,6 +31,7 @@ from veo_tui.sim.tasks import (
     UHD_COST,
     UHD_SECONDS,
     SimState,
+    SimTask,
     TaskState,
 )
 
@@ -225,7 +226,7 @@ class _Api:
             return PlainTextResponse("Not Found\n", status_code=404)
         return _ranged(request, SAMPLE_VIDEO)
 
-    def _source_refusal(self, task: Any) -> Response | None:
+    def _source_refusal(self, task: SimTask | None) -> Response | None:
         """Why a task cannot be extended or upscaled now, or ``None`` if it can."""
         if task is None:
             return _json(bodies.envelope(422, bodies.RECORD_IS_NULL))

@@ -201,11 +201,14 @@ def make_server(
         app: The stand-in.
         host: Where to listen.
         port: Where to listen; 0 lets the system choose.
-        embedded: Leave signal handling to the host program.
+        embedded: Leave signal handling and logging set-up to the host
+            program (a dashboard must not get uvicorn's stderr handlers).
         access_log: Log one line per request to ``uvicorn.access``.
     """
+    extra: dict[str, Any] = {"log_config": None} if embedded else {}
     config = uvicorn.Config(
         app,
+        **extra,
         host=host,
         port=port,
         http="h11",
