@@ -19,7 +19,7 @@ import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -134,7 +134,8 @@ class WatchlistStore:
 
         Args:
             task_ids: Checked task ids; repeats and present ids are skipped.
-            now: The time to record as ``added_at``.
+            now: The time to record as ``added_at`` (each next id gets one
+                microsecond more).
         """
         added: list[str] = []
         with self._locked():
@@ -143,8 +144,11 @@ class WatchlistStore:
             for task_id in task_ids:
                 if task_id not in present:
                     present.add(task_id)
+                    # A microsecond apart, so that added_at alone tells the
+                    # order ids were added in (restore() relies on it).
+                    moment = _utc(now) + timedelta(microseconds=len(added))
                     added.append(task_id)
-                    entries.append(WatchEntry(task_id, _utc(now)))
+                    entries.append(WatchEntry(task_id, moment))
             if added:
                 self._write(entries)
         return added

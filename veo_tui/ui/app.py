@@ -24,7 +24,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from veo_tui.domain import FetchErrorKind, ParsedIds, State, inert, is_web_url
+from veo_tui.domain import (
+    FetchErrorKind,
+    ParsedIds,
+    State,
+    inert,
+    is_web_url,
+    split_task_ids,
+)
 from veo_tui.store.prefs import Prefs
 from veo_tui.store.watchlist import WatchEntry, WatchlistStore
 from veo_tui.ui.cells import BADGES, COLUMNS, IdText, row_cells
@@ -467,6 +474,11 @@ class VeoTuiApp(App[int]):
                     markup=False,
                 )
 
+    async def wait_saved(self) -> None:
+        """Wait until every save started so far has reached the disk."""
+        for worker in [w for w in self.workers if w.group == "save"]:
+            await worker.wait()
+
     def _show_store_warnings(self) -> None:
         for warning in self.store.warnings:
             self.notify(
@@ -489,6 +501,10 @@ class VeoTuiApp(App[int]):
     def _ids_added(self, message: IdsAdded) -> None:
         self.add_ids(message.parsed)
 
+    def add_ids_text(self, text: str) -> None:
+        """Add the ids in ``text``, as if pasted into the add dialog."""
+        self.add_ids(split_task_ids(text))
+
     def add_ids(self, parsed: ParsedIds) -> None:
         """Add valid ids, skip known ones, and say what happened."""
         fresh = [task_id for task_id in parsed.valid if task_id not in self.entries]
@@ -503,7 +519,10 @@ class VeoTuiApp(App[int]):
                 markup=False,
             )
             return
-        new_entries = [WatchEntry(task_id, added_at=now) for task_id in fresh]
+        saved = {entry.task_id: entry for entry in self.store.load()}
+        new_entries = [
+            saved.get(task_id, WatchEntry(task_id, now)) for task_id in fresh
+        ]
         for entry in new_entries:
             self.entries[entry.task_id] = entry
         self.sync_table()
@@ -565,9 +584,10 @@ class VeoTuiApp(App[int]):
             return
         for entry in entries:
             self.entries.setdefault(entry.task_id, entry)
-        # Restored entries go back where they were: re-order by added time.
+        # Restored entries go back where they were: take the file's order.
+        place = {e.task_id: n for n, e in enumerate(self.store.load())}
         self.entries = dict(
-            sorted(self.entries.items(), key=lambda item: item[1].added_at)
+            sorted(self.entries.items(), key=lambda kv: place.get(kv[0], len(place)))
         )
         self._order = []
         self.sync_table()
@@ -762,4 +782,4 @@ def _connection_text(status: EngineStatus) -> Text:
         return Text("● server trouble", style="bold yellow")
     if status.connected:
         return Text("● ok", style="bold green")
-    return Text("○ connecting", style="dim")
+    return Text("○ not checked yet", style="dim")

@@ -110,9 +110,17 @@ class DetailsPanel(VerticalScroll):
             self.query_one(selector).border_title = title
         self.show(None)
 
+    @property
+    def _ready(self) -> bool:
+        # Events can arrive before the panels are mounted or after they are
+        # gone (start-up and shut-down); there is nothing to paint then.
+        return bool(self.query("#status-panel"))
+
     def show(self, entry: WatchEntry | None) -> None:
         """Show ``entry`` (or the empty state) in every panel."""
         self._entry = entry
+        if not self._ready:
+            return
         self._render_status()
         self._render_timings()
         self._render_error()
@@ -121,7 +129,7 @@ class DetailsPanel(VerticalScroll):
 
     def tick(self) -> None:
         """Repaint the live parts: elapsed time, last and next check."""
-        if self._entry is not None:
+        if self._entry is not None and self._ready:
             self._render_status()
             self._render_timings()
 

@@ -138,6 +138,11 @@ class Engine:
             self._poller.resume_auth()
         self._poller.refresh(task_ids)
 
+    def wake(self) -> None:
+        """Look again at what is due now (after the clock moved, in tests)."""
+        if self._poller is not None:
+            self._poller.wake()
+
     def set_paused(self, paused: bool) -> None:
         self._paused = paused
         if self._poller is not None:
@@ -157,6 +162,11 @@ class Engine:
         if self._poller is None:
             return False
         return self._poller.scheduler.is_pending(task_id, self._clock())
+
+    @property
+    def busy(self) -> bool:
+        """Whether requests are in flight (their answers not yet handed over)."""
+        return self._poller is not None and self._poller.in_flight > 0
 
     def status(self) -> EngineStatus:
         pause = self._poller.pause_status() if self._poller is not None else None

@@ -1,0 +1,603 @@
+"""The dashboard, driven with Pilot against kie.ai mocked by respx."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from rich.text import Text
+from textual.coordinate import Coordinate
+from textual.widgets import Button, DataTable, Static
+
+from tests.ui.conftest import (
+    AppFactory,
+    FakeClock,
+    FakeKie,
+    done,
+    entry,
+    failed_body,
+    generating_body,
+    seed,
+    settle,
+    success_body,
+)
+from veo_tui.domain import State, TaskRecord
+from veo_tui.store.watchlist import WatchlistStore
+from veo_tui.ui import VeoTuiApp
+from veo_tui.ui.dialogs import AddDialog, HelpScreen, IdsArea
+
+
+def table_ids(app: VeoTuiApp) -> list[str]:
+    table: DataTable[Any] = app.query_one("#tasks", DataTable)
+    return [
+        table.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value or ""
+        for row in range(table.row_count)
+    ]
+
+
+def cell(app: VeoTuiApp, task_id: str, column: str) -> str:
+    value = app.query_one("#tasks", DataTable).get_cell(task_id, column)
+    return value.plain if isinstance(value, Text) else str(value)
+
+
+def shown(app: VeoTuiApp, selector: str) -> str:
+    widget = app.query_one(selector, Static)
+    content = widget.render()
+    return str(content.plain if hasattr(content, "plain") else content)
+
+
+def notifications(app: VeoTuiApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def add_ids(pilot: Any, text: str) -> None:
+    await pilot.press("a")
+    await pilot.pause()
+    area = pilot.app.screen.query_one(IdsArea)
+    area.insert(text)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+# Opening
+
+
+async def test_empty_watchlist_welcomes_and_says_how_to_add(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await pilot.pause()
+
+        assert "Your watchlist is empty. Press a" in shown(app, "#empty")
+        assert table_ids(app) == []
+
+
+async def test_restart_shows_saved_records_at_once(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    seed(store, entry("done1", done("done1")))
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await pilot.pause()
+
+        assert table_ids(app) == ["done1"]
+        assert "success" in cell(app, "done1", "state")
+        assert kie.calls == []  # a finished task is not polled again
+
+
+async def test_unfinished_tasks_are_fetched_on_start(
+    make_app: AppFactory, kie: FakeKie
+) -> None:
+    kie.bodies["gen1"] = generating_body("gen1")
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        app.add_ids_text("gen1")
+        await settle(pilot, app, 1, kie)
+
+        assert "generating" in cell(app, "gen1", "state")
+        assert cell(app, "gen1", "duration") == "⏱ 2m 0s"
+
+
+# Adding
+
+
+async def test_add_dialog_adds_ids_separated_by_spaces_commas_and_newlines(
+    make_app: AppFactory, kie: FakeKie, store: WatchlistStore
+) -> None:
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await add_ids(pilot, "t1 t2,t3\nt4")
+        await settle(pilot, app, 4, kie)
+
+        assert table_ids(app) == ["t1", "t2", "t3", "t4"]
+        assert [e.task_id for e in store.load()] == ["t1", "t2", "t3", "t4"]
+        assert "Added 4 task(s)." in notifications(app)
+
+
+async def test_five_hundred_pasted_ids_are_added(
+    make_app: AppFactory, kie: FakeKie
+) -> None:
+    ids = [f"veo_task_{n:04d}" for n in range(500)]
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await add_ids(pilot, "\n".join(ids))
+
+        assert len(table_ids(app)) == 500
+        assert not isinstance(app.screen, AddDialog)
+
+
+async def test_invalid_ids_are_named_and_kept_in_the_dialog(
+    make_app: AppFactory, kie: FakeKie
+) -> None:
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await add_ids(pilot, "good1 " + "x" * 200)
+
+        assert isinstance(app.screen, AddDialog)
+        problems = str(app.screen.query_one("#add-problems", Static).render())
+        assert "200 characters long" in problems
+        assert app.screen.query_one(IdsArea).text == "x" * 200
+        assert "good1" in app.entries
+
+
+async def test_duplicates_are_skipped_with_a_note(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    seed(store, entry("done1", done("done1")))
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await add_ids(pilot, "done1 new1 new1")
+
+        assert table_ids(app) == ["done1", "new1"]
+        assert "Added 1 task(s). Skipped 2 duplicate(s)." in notifications(app)
+
+
+# Removing and undoing
+
+
+async def test_remove_then_undo_restores_the_task(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    seed(store, entry("a1", done("a1")), entry("b2", done("b2")))
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await pilot.press("d")
+        await pilot.pause()
+        assert table_ids(app) == ["b2"]
+        assert [e.task_id for e in store.load()] == ["b2"]
+        assert "Removed a1. Press u to undo." in notifications(app)
+
+        await pilot.press("u")
+        await pilot.pause()
+
+        assert table_ids(app) == ["a1", "b2"]
+        assert [e.task_id for e in store.load()] == ["a1", "b2"]
+        assert app.entries["a1"].record == done("a1")
+
+
+async def test_space_marks_several_and_delete_removes_them(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    seed(store, *(entry(t, done(t)) for t in ("a1", "b2", "c3")))
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await pilot.press("space", "down", "space")
+        await pilot.pause()
+        assert cell(app, "a1", "state").startswith("●")
+
+        await pilot.press("delete")
+        await pilot.pause()
+
+        assert table_ids(app) == ["b2"]
+        assert "Removed 2 tasks. Press u to undo." in notifications(app)
+
+
+# Copying and opening
+
+
+async def test_c_copies_the_first_result_url(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    seed(store, entry("a1", done("a1")))
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await pilot.press("c")
+        await pilot.pause()
+
+        assert app.clipboard == "https://cdn.example.com/a1.mp4"
+        assert any(
+            "Copied the first result URL (OSC 52" in n for n in notifications(app)
+        )
+
+
+async def test_y_copies_the_task_id(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    seed(store, entry("a1", done("a1")))
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await pilot.press("y")
+        await pilot.pause()
+
+        assert app.clipboard == "a1"
+
+
+async def test_o_opens_the_first_result_url(
+    make_app: AppFactory,
+    store: WatchlistStore,
+    kie: FakeKie,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seed(store, entry("a1", done("a1")))
+    app = make_app()
+    opened: list[str] = []
+    monkeypatch.setattr(app, "open_url", lambda url, **_: opened.append(url))
+
+    async with app.run_test() as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+
+        assert opened == ["https://cdn.example.com/a1.mp4"]
+
+
+async def test_copy_without_a_result_says_so(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    seed(store, entry("f1", TaskRecord("f1", State.FAILED, success_flag=2)))
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await pilot.press("c")
+        await pilot.pause()
+
+        assert app.clipboard == ""
+        assert "This task has no result URL yet." in notifications(app)
+
+
+async def test_videos_panel_has_copy_and_open_for_each_url(
+    make_app: AppFactory,
+    store: WatchlistStore,
+    kie: FakeKie,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    record = TaskRecord(
+        "v1",
+        State.SUCCESS,
+        success_flag=1,
+        result_urls=("https://cdn.example.com/r.mp4",),
+        origin_urls=("https://cdn.example.com/o.mp4",),
+        resolution="720p",
+    )
+    seed(store, entry("v1", record))
+    app = make_app()
+    opened: list[str] = []
+    monkeypatch.setattr(app, "open_url", lambda url, **_: opened.append(url))
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        rows = list(app.query(".url-row"))
+        assert len(rows) == 2
+
+        await pilot.click(".url-row .url-copy")
+        await pilot.pause()
+        assert app.clipboard == "https://cdn.example.com/r.mp4"
+
+        rows[1].query_one(".url-open", Button).press()
+        await pilot.pause()
+        assert opened == ["https://cdn.example.com/o.mp4"]
+
+
+# Refreshing and pausing
+
+
+async def test_r_refreshes_a_finished_task_and_R_refreshes_all(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    seed(store, entry("a1", done("a1")), entry("b2", done("b2")))
+    kie.bodies["a1"] = success_body("a1")
+    kie.bodies["b2"] = success_body("b2")
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await pilot.press("r")
+        await settle(pilot, app, 1, kie)
+        assert kie.calls == ["a1"]
+
+        await pilot.press("R")
+        await settle(pilot, app, 3, kie)
+        assert sorted(kie.calls[1:]) == ["a1", "b2"]
+
+
+async def test_p_pauses_and_resumes_auto_refresh(
+    make_app: AppFactory, kie: FakeKie
+) -> None:
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await pilot.press("p")
+        await pilot.pause()
+        assert "⏸ paused" in shown(app, "#topbar")
+
+        await pilot.press("p")
+        await pilot.pause()
+        assert "⟳ auto" in shown(app, "#topbar")
+
+
+async def test_generating_task_is_polled_again_after_its_interval(
+    make_app: AppFactory, kie: FakeKie, clock: FakeClock
+) -> None:
+    kie.bodies["g1"] = generating_body("g1")
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        app.add_ids_text("g1")
+        await settle(pilot, app, 1, kie)
+
+        clock.advance(12)
+        app.engine.wake()
+        await settle(pilot, app, 2, kie)
+
+        assert kie.calls == ["g1", "g1"]
+
+
+async def test_finishing_task_notifies_and_rings_the_bell(
+    make_app: AppFactory,
+    kie: FakeKie,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kie.bodies["g1"] = generating_body("g1")
+    app = make_app()
+    bells: list[None] = []
+    monkeypatch.setattr(app, "bell", lambda: bells.append(None))
+
+    async with app.run_test() as pilot:
+        app.add_ids_text("g1")
+        await settle(pilot, app, 1, kie)
+        kie.bodies["g1"] = failed_body(
+            "g1", "Your prompt was flagged by Website as violating content policies."
+        )
+
+        await pilot.press("r")
+        await settle(pilot, app, 2, kie)
+
+        assert "failed" in cell(app, "g1", "state")
+        assert any("flagged by Website" in n for n in notifications(app))
+        assert bells == [None]
+
+
+async def test_bell_and_notification_can_be_turned_off(
+    make_app: AppFactory, kie: FakeKie, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kie.bodies["g1"] = generating_body("g1")
+    app = make_app(notify=False, bell=False)
+    bells: list[None] = []
+    monkeypatch.setattr(app, "bell", lambda: bells.append(None))
+
+    async with app.run_test() as pilot:
+        app.add_ids_text("g1")
+        await settle(pilot, app, 1, kie)
+        kie.bodies["g1"] = success_body("g1")
+        await pilot.press("r")
+        await settle(pilot, app, 2, kie)
+
+        assert "success" in cell(app, "g1", "state")
+        assert not any("finished" in n for n in notifications(app))
+        assert bells == []
+
+
+# Filtering and sorting
+
+
+async def test_filter_by_prompt_state_or_id(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    failed = TaskRecord("f1", State.FAILED, success_flag=2, prompt="stormy sea")
+    seed(store, entry("a1", done("a1")), entry("f1", failed))
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await pilot.press("slash", *"failed")
+        await pilot.pause()
+        assert table_ids(app) == ["f1"]
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table_ids(app) == ["a1", "f1"]
+
+        await pilot.press("slash", *"lighthouse", "enter")
+        await pilot.pause()
+        assert table_ids(app) == ["a1"]
+        assert app.focused is app.query_one("#tasks")
+
+
+async def test_sort_cycles_and_the_cursor_stays_on_its_task(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    failed = TaskRecord("f1", State.FAILED, success_flag=2)
+    seed(store, entry("a1", done("a1")), entry("b2", done("b2")), entry("f1", failed))
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await pilot.press("down")  # cursor on b2
+        await pilot.press("s", "s")  # added -> created -> state
+        await pilot.pause()
+
+        assert app.sort_by == "state"
+        assert table_ids(app)[0] == "f1"
+        assert app.selected_id() == "b2"
+        table = app.query_one("#tasks", DataTable)
+        assert table_ids(app)[table.cursor_row] == "b2"
+
+
+async def test_cursor_stays_on_its_task_when_a_refresh_reorders_rows(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    seed(store, entry("g1"), entry("g2"), entry("g3"))
+    for task_id in ("g1", "g2", "g3"):
+        kie.bodies[task_id] = generating_body(task_id)
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await settle(pilot, app, 3, kie)
+        await pilot.press("s", "s")  # sort by state
+        await pilot.press("down", "down")  # cursor on g3
+        kie.bodies["g3"] = failed_body("g3", "boom")
+
+        await pilot.press("R")
+        await settle(pilot, app, 6, kie)
+
+        assert table_ids(app)[0] == "g3"  # failed sorts first
+        assert app.selected_id() == "g3"
+        table = app.query_one("#tasks", DataTable)
+        assert table.cursor_row == 0
+
+
+# Help and the command palette
+
+
+async def test_question_mark_opens_help_with_every_key(make_app: AppFactory) -> None:
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one(Static).render())
+        for key, _ in VeoTuiApp.KEYS_HELP:
+            assert key in text
+
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_command_palette_offers_every_action(make_app: AppFactory) -> None:
+    app = make_app()
+
+    async with app.run_test():
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+
+    for title in (
+        "Add tasks",
+        "Remove tasks",
+        "Undo removal",
+        "Copy result URL",
+        "Copy task id",
+        "Open result URL",
+        "Refresh task",
+        "Refresh all",
+        "Pause or resume",
+        "Filter",
+        "Change sort",
+        "Help",
+        "Theme",
+    ):
+        assert title in titles
+
+
+# Trouble
+
+
+async def test_without_a_key_the_dashboard_opens_and_says_how_to_set_it(
+    make_app: AppFactory, kie: FakeKie
+) -> None:
+    app = make_app(key=None)
+
+    async with app.run_test() as pilot:
+        app.add_ids_text("t1")
+        await pilot.pause()
+
+        assert "KIE_API_KEY" in shown(app, "#banner")
+        assert "no key" in shown(app, "#topbar")
+        assert table_ids(app) == ["t1"]
+        assert kie.calls == []
+
+
+async def test_refused_key_shows_a_banner_and_stops_polling(
+    make_app: AppFactory, kie: FakeKie, clock: FakeClock
+) -> None:
+    kie.bodies["t1"] = {"code": 401, "msg": "You do not have access permissions"}
+    kie.bodies["t2"] = {"code": 401, "msg": "You do not have access permissions"}
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        app.add_ids_text("t1")
+        await settle(pilot, app, 1, kie)
+        app.add_ids_text("t2")
+        clock.advance(600)
+        app.engine.wake()
+        await pilot.pause(0.05)
+
+        assert "refused the API key" in shown(app, "#banner")
+        assert "key refused" in shown(app, "#topbar")
+        assert kie.calls == ["t1"]
+
+
+async def test_network_down_keeps_last_state_marked_stale_then_recovers(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    seed(store, entry("g1", TaskRecord("g1", State.GENERATING, success_flag=0)))
+    kie.bodies["g1"] = httpx.Response(502, text="<html><h1>502 Bad Gateway</h1></html>")
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await settle(pilot, app, 1, kie)
+        assert "generating !" in cell(app, "g1", "state")
+        assert "server error" in cell(app, "g1", "checked")
+
+        kie.bodies["g1"] = success_body("g1")
+        await pilot.press("r")
+        await settle(pilot, app, 2, kie)
+
+        assert "success" in cell(app, "g1", "state")
+        assert "!" not in cell(app, "g1", "state")
+        assert "● ok" in shown(app, "#topbar")
+
+
+async def test_hostile_text_is_shown_inert_in_table_and_panels(
+    make_app: AppFactory, kie: FakeKie
+) -> None:
+    hostile = "[bold red]boom[/] \x1b]52;c;aGk=\x07 \u202eevil"
+    kie.bodies["h1"] = failed_body("h1", hostile)
+    app = make_app()
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.add_ids_text("h1")
+        await settle(pilot, app, 1, kie)
+
+        error = shown(app, "#error-panel")
+        assert "[bold red]boom[/]" in error
+        assert "\\x1b]52;c;aGk=\\x07" in error
+        assert "\x1b" not in error
+        assert "\u202e" not in error
+
+
+async def test_every_change_is_saved_to_the_watchlist(
+    make_app: AppFactory, kie: FakeKie, store: WatchlistStore
+) -> None:
+    kie.bodies["s1"] = success_body("s1")
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        app.add_ids_text("s1")
+        await settle(pilot, app, 1, kie)
+        await app.wait_saved()
+
+    saved = store.load()
+    assert saved[0].record is not None
+    assert saved[0].record.state is State.SUCCESS
+    assert saved[0].record.result_urls == ("https://cdn.example.com/s1.mp4",)
