@@ -162,7 +162,8 @@ def test_text_lines_show_id_state_duration_and_detail(
     assert lines[1].endswith(
         "Your prompt was flagged by Website as violating content policies."
     )
-    assert lines[2].split()[:3] == ["gen1", "generating", "-"]
+    assert lines[2].split()[:2] == ["gen1", "generating"]
+    assert lines[2].endswith("…")  # still counting: time generating so far
     assert lines[3].endswith("record is null.")
 
 
@@ -331,3 +332,17 @@ def test_unreachable_server_exits_4_without_traceback(tmp_path: Path) -> None:
     assert "fetch error (network)" in result.stdout
     assert "Traceback" not in result.stderr
     assert FAKE_KEY not in result.stdout + result.stderr
+
+
+def test_dashboard_without_a_terminal_says_to_use_status() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "veo_tui"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+    assert result.returncode == 2
+    assert "needs a terminal" in result.stderr
+    assert "Traceback" not in result.stderr

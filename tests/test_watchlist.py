@@ -223,8 +223,18 @@ def test_update_keeps_added_at_and_order(store: WatchlistStore) -> None:
 
     store.update([later])
 
-    assert [(e.task_id, e.added_at) for e in store.load()] == [("a", T0), ("b", T0)]
+    saved = [(e.task_id, e.added_at) for e in store.load()]
+    assert saved == [("a", T0), ("b", T0 + timedelta(microseconds=1))]
     assert store.load()[0].record == TaskRecord("a", State.FAILED)
+
+
+def test_ids_added_together_go_back_in_order_after_undo(store: WatchlistStore) -> None:
+    store.add(["a", "b", "c"], T0)
+    removed = store.remove(["a"])
+
+    store.restore(removed)
+
+    assert [e.task_id for e in store.load()] == ["a", "b", "c"]
 
 
 def test_a_change_made_by_another_store_is_seen(path: Path) -> None:

@@ -136,23 +136,34 @@ def store(tmp_path: Path) -> WatchlistStore:
 AppFactory = Callable[..., VeoTuiApp]
 
 
+def build_app(
+    store: WatchlistStore,
+    clock: FakeClock,
+    *,
+    key: str | None = FAKE_KEY,
+    **options: Any,
+) -> VeoTuiApp:
+    """A dashboard on ``store`` and ``clock``, talking to the (mocked) kie.ai."""
+    api = ApiOptions(base_url=BASE, key=key, max_retries=0) if key else None
+    engine = Engine(
+        api,
+        PollSettings(max_requests_per_second=0),
+        clock=clock.monotonic,
+        wall_clock=clock.wall,
+    )
+    no_key = None if key else "No API key: set KIE_API_KEY and start again."
+    options.setdefault("no_key_message", no_key)
+    return VeoTuiApp(
+        store, engine, options=DashboardOptions(**options), clock=clock.wall
+    )
+
+
 @pytest.fixture
 def make_app(store: WatchlistStore, clock: FakeClock) -> AppFactory:
     """Build a dashboard on the test's store, clock and mocked kie.ai."""
 
     def make(*, key: str | None = FAKE_KEY, **options: Any) -> VeoTuiApp:
-        api = ApiOptions(base_url=BASE, key=key, max_retries=0) if key else None
-        engine = Engine(
-            api,
-            PollSettings(max_requests_per_second=0),
-            clock=clock.monotonic,
-            wall_clock=clock.wall,
-        )
-        no_key = None if key else "No API key: set KIE_API_KEY and start again."
-        options.setdefault("no_key_message", no_key)
-        return VeoTuiApp(
-            store, engine, options=DashboardOptions(**options), clock=clock.wall
-        )
+        return build_app(store, clock, key=key, **options)
 
     return make
 

@@ -71,6 +71,17 @@ def _api_options(config: Config) -> tuple[ApiOptions | None, str | None]:
     return options, None
 
 
+def poll_settings(config: Config) -> PollSettings:
+    """The polling policy the config asks for."""
+    return PollSettings(
+        interval=config.poll_interval,
+        max_interval=config.poll_max_interval,
+        grace=config.poll_grace,
+        concurrency=config.concurrency,
+        max_requests_per_second=config.max_requests_per_second,
+    )
+
+
 def _run_app(config: Config) -> int:
     from veo_tui.ui import DashboardOptions, Engine, VeoTuiApp
 
@@ -82,7 +93,7 @@ def _run_app(config: Config) -> int:
         raise UsageError(str(error)) from None
     app = VeoTuiApp(
         store,
-        Engine(api, PollSettings(concurrency=config.concurrency)),
+        Engine(api, poll_settings(config)),
         options=DashboardOptions(
             notify=config.notify, bell=config.bell, no_key_message=no_key
         ),

@@ -7,6 +7,7 @@ command that prints tasks (``status --json`` now, ``watch --json`` later).
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from veo_tui.domain import (
@@ -79,6 +80,10 @@ def text_line(task_id: str, result: FetchResult, id_width: int) -> str:
     else:
         state = result.state.value
         duration = human_duration(result.duration_s)
+        if result.state is State.GENERATING and result.created_at is not None:
+            # Still running: how long so far, marked as still counting.
+            running = (datetime.now(UTC) - result.created_at).total_seconds()
+            duration = human_duration(running) + "…"
         detail = _detail(result)
     shown_id = inert(task_id, limit=id_width).ljust(id_width)
     return (

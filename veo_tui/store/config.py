@@ -67,7 +67,13 @@ SCHEMA: Mapping[str, Mapping[str, _Key]] = {
         "max_retries": _Key(3, _is_int(0, 10), "an integer from 0 to 10"),
     },
     "poll": {
+        "interval": _Key(10.0, _is_number(1, 3600), "seconds from 1 to 3600"),
+        "max_interval": _Key(60.0, _is_number(1, 86_400), "seconds from 1 to 86400"),
+        "grace": _Key(120.0, _is_number(0, 86_400), "seconds from 0 to 86400"),
         "concurrency": _Key(8, _is_int(1, 64), "an integer from 1 to 64"),
+        "max_requests_per_second": _Key(
+            10.0, _is_number(0, 1000), "a number from 0 (no limit) to 1000"
+        ),
     },
     "ui": {
         "notify": _Key(True, _is_bool, "true or false"),
@@ -94,6 +100,10 @@ class Config:
         timeout: Seconds allowed for a whole request.
         max_retries: Retries after a retryable failure.
         concurrency: Requests in flight at once.
+        poll_interval: Seconds between checks of a generating task, at first.
+        poll_max_interval: The longest wait between checks of one task.
+        poll_grace: Seconds a "record is null." answer counts as "still coming".
+        max_requests_per_second: Requests started per second; 0 for no limit.
         log_enabled: Whether to write the log file.
         notify: Whether the dashboard notifies when a task finishes.
         bell: Whether the dashboard rings the bell when a task finishes.
@@ -111,6 +121,10 @@ class Config:
     log_enabled: bool
     notify: bool = True
     bell: bool = True
+    poll_interval: float = 10.0
+    poll_max_interval: float = 60.0
+    poll_grace: float = 120.0
+    max_requests_per_second: float = 10.0
 
 
 def default_config_path() -> Path:
@@ -193,6 +207,12 @@ def load_config(
         or values["log"]["enabled"],
         notify=values["ui"]["notify"],
         bell=values["ui"]["bell"],
+        poll_interval=float(values["poll"]["interval"]),
+        poll_max_interval=float(
+            max(values["poll"]["max_interval"], values["poll"]["interval"])
+        ),
+        poll_grace=float(values["poll"]["grace"]),
+        max_requests_per_second=float(values["poll"]["max_requests_per_second"]),
     )
 
 

@@ -377,12 +377,14 @@ class VeoTuiApp(App[int]):
         else:
             bar.append("⟳ auto", style="green")
         bar.append("   ")
+        compact = self.size.width < 110
         for state, count in counts.items():
             if count:
                 badge = BADGES[state]
-                bar.append(f"{badge.glyph} {count} {badge.word}  ", style=badge.style)
+                word = "" if compact else f" {badge.word}"
+                bar.append(f"{badge.glyph} {count}{word}  ", style=badge.style)
         if queued:
-            bar.append(f"· {queued} queued  ", style="dim")
+            bar.append(f"· {queued}{'' if compact else ' queued'}  ", style="dim")
         bar.append(f"sort: {self.sort_by}", style="dim")
         if self.filter_text:
             bar.append(f"  filter: {inert(self.filter_text, limit=30)}", style="dim")

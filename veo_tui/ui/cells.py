@@ -45,7 +45,7 @@ BADGES = {
     State.GENERATING: Badge("◐", "generating", "bold yellow"),
     State.SUCCESS: Badge("✔", "success", "bold green"),
     State.FAILED: Badge("✖", "failed", "bold red"),
-    State.EXPIRED: Badge("⌛", "expired", "dim"),
+    State.EXPIRED: Badge("⊘", "expired", "dim"),
     State.NOT_FOUND: Badge("∅", "not found", "magenta"),
     State.UNKNOWN: Badge("?", "unknown", "bold magenta"),
 }
@@ -137,7 +137,8 @@ def elapsed(record: TaskRecord | None, now: datetime) -> str:
     if record.duration_s is not None:
         return human_duration(record.duration_s)
     if record.state is State.GENERATING and record.created_at is not None:
-        return "⏱ " + human_duration((now - record.created_at).total_seconds())
+        # A trailing ellipsis: still counting.
+        return human_duration((now - record.created_at).total_seconds()) + "…"
     return "-"
 
 

@@ -90,12 +90,14 @@ class DetailsPanel(VerticalScroll):
         self._urls: tuple[tuple[str, str], ...] = ()
 
     def compose(self) -> ComposeResult:
+        # The error comes right after the status: for a failed task it is
+        # what the user came to read.
         yield Static(id="status-panel", classes="panel")
-        yield Static(id="timings-panel", classes="panel")
         yield Static(id="error-panel", classes="panel")
         with Vertical(id="videos-panel", classes="panel"):
             yield Static(id="videos-summary")
             yield Vertical(id="video-urls")
+        yield Static(id="timings-panel", classes="panel")
         yield Static(id="request-panel", classes="panel")
 
     def on_mount(self) -> None:
@@ -243,11 +245,10 @@ class DetailsPanel(VerticalScroll):
         if record is not None and urls:
             resolution = record.resolution or "unknown"
             left, warn = expires_in(record, self._clock())
-            text = _line("Resolution", plain(resolution))
+            lines = [_line("Resolution", plain(resolution))]
             if left != "-":
-                text.append("   expires in ", style="dim")
-                text.append(left, style="bold red" if warn else "")
-            summary.update(text)
+                lines.append(_line("Expires in", left, "bold red" if warn else ""))
+            summary.update(Text("\n").join(lines))
         if urls != self._urls:
             self._urls = urls
             holder = self.query_one("#video-urls", Vertical)
