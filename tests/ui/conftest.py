@@ -17,6 +17,7 @@ from tests.conftest import FAKE_KEY
 from veo_tui.api import ApiOptions
 from veo_tui.domain import State, TaskRecord
 from veo_tui.polling.scheduler import PollSettings
+from veo_tui.store.prefs import Prefs
 from veo_tui.store.watchlist import WatchEntry, WatchlistStore
 from veo_tui.ui import DashboardOptions, Engine, VeoTuiApp
 
@@ -141,6 +142,7 @@ def build_app(
     clock: FakeClock,
     *,
     key: str | None = FAKE_KEY,
+    prefs: Prefs | None = None,
     **options: Any,
 ) -> VeoTuiApp:
     """A dashboard on ``store`` and ``clock``, talking to the (mocked) kie.ai."""
@@ -154,7 +156,11 @@ def build_app(
     no_key = None if key else "No API key: set KIE_API_KEY and start again."
     options.setdefault("no_key_message", no_key)
     return VeoTuiApp(
-        store, engine, options=DashboardOptions(**options), clock=clock.wall
+        store,
+        engine,
+        options=DashboardOptions(**options),
+        prefs=prefs,
+        clock=clock.wall,
     )
 
 
@@ -162,8 +168,10 @@ def build_app(
 def make_app(store: WatchlistStore, clock: FakeClock) -> AppFactory:
     """Build a dashboard on the test's store, clock and mocked kie.ai."""
 
-    def make(*, key: str | None = FAKE_KEY, **options: Any) -> VeoTuiApp:
-        return build_app(store, clock, key=key, **options)
+    def make(
+        *, key: str | None = FAKE_KEY, prefs: Prefs | None = None, **options: Any
+    ) -> VeoTuiApp:
+        return build_app(store, clock, key=key, prefs=prefs, **options)
 
     return make
 

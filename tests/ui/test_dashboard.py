@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ from tests.ui.conftest import (
     AppFactory,
     FakeClock,
     FakeKie,
+    build_app,
     done,
     entry,
     failed_body,
@@ -23,6 +25,7 @@ from tests.ui.conftest import (
     success_body,
 )
 from veo_tui.domain import State, TaskRecord
+from veo_tui.store.prefs import Prefs
 from veo_tui.store.watchlist import WatchlistStore
 from veo_tui.ui import VeoTuiApp
 from veo_tui.ui.dialogs import AddDialog, HelpScreen, IdsArea
@@ -601,3 +604,33 @@ async def test_every_change_is_saved_to_the_watchlist(
     assert saved[0].record is not None
     assert saved[0].record.state is State.SUCCESS
     assert saved[0].record.result_urls == ("https://cdn.example.com/s1.mp4",)
+
+
+async def test_theme_choice_is_remembered(
+    make_app: AppFactory, tmp_path: Path, store: WatchlistStore, clock: FakeClock
+) -> None:
+    app = make_app(prefs=Prefs(tmp_path / "prefs.toml"))
+
+    async with app.run_test() as pilot:
+        app.theme = "nord"
+        await pilot.pause()
+
+    again = build_app(store, clock, prefs=Prefs.load(tmp_path / "prefs.toml"))
+    async with again.run_test():
+        assert again.theme == "nord"
+
+
+async def test_quitting_saves_what_came_in_since_the_last_save(
+    make_app: AppFactory, kie: FakeKie, store: WatchlistStore
+) -> None:
+    kie.bodies["s1"] = success_body("s1")
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        app.add_ids_text("s1")
+        await settle(pilot, app, 1, kie)
+        await pilot.press("q")
+
+    record = store.load()[0].record
+    assert record is not None
+    assert record.state is State.SUCCESS

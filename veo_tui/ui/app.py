@@ -11,6 +11,7 @@ and the scroll position survive refreshes, sorts and filters.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import Worker
 
 from veo_tui.domain import (
     FetchErrorKind,
@@ -41,6 +43,8 @@ from veo_tui.ui.dialogs import AddDialog, HelpScreen, IdsAdded
 from veo_tui.ui.engine import Engine, EngineStatus
 
 SORTS = ("added", "created", "state", "duration")
+SAVE_SPACING = 0.5
+"""Seconds between two saves of the watchlist while answers keep coming."""
 _STATE_ORDER = {
     State.FAILED: 0,
     State.GENERATING: 1,
@@ -141,7 +145,8 @@ class VeoTuiApp(App[int]):
         self._order: list[str] = []
         self._undo: list[WatchEntry] = []
         self._cursor_id: str | None = None
-        self._save_lock = asyncio.Lock()
+        self._unsaved: dict[str, WatchEntry] = {}
+        self._saver: Worker[None] | None = None
         if prefs is not None and prefs.theme:
             self.theme = prefs.theme
 
@@ -464,22 +469,37 @@ class VeoTuiApp(App[int]):
         if self.options.bell:
             self.bell()
 
-    @work(exclusive=False, group="save")
-    async def save_updates(self, entries: list[WatchEntry]) -> None:
-        async with self._save_lock:
+    def save_updates(self, entries: list[WatchEntry]) -> None:
+        """Queue checked entries for the disk; one writer, at most twice a second.
+
+        Rewriting a 1,000-task file costs tens of milliseconds, so answers
+        that arrive while a save runs are gathered into the next one.
+        """
+        for entry in entries:
+            self._unsaved[entry.task_id] = entry
+        if self._saver is None or self._saver.is_finished:
+            self._saver = self._write_unsaved()
+
+    @work(group="save")
+    async def _write_unsaved(self) -> None:
+        while self._unsaved:
+            batch, self._unsaved = list(self._unsaved.values()), {}
             try:
-                await asyncio.to_thread(self.store.update, entries)
+                await asyncio.to_thread(self.store.update, batch)
             except Exception as error:  # the file is ours, but the disk is not
                 self.notify(
                     f"Could not save the watchlist: {inert(str(error), limit=200)}",
                     severity="error",
                     markup=False,
                 )
+                return
+            if self._unsaved:
+                await asyncio.sleep(SAVE_SPACING)
 
     async def wait_saved(self) -> None:
-        """Wait until every save started so far has reached the disk."""
-        for worker in [w for w in self.workers if w.group == "save"]:
-            await worker.wait()
+        """Wait until every checked entry so far has reached the disk."""
+        while self._saver is not None and not self._saver.is_finished:
+            await self._saver.wait()
 
     def _show_store_warnings(self) -> None:
         for warning in self.store.warnings:
@@ -759,6 +779,10 @@ class VeoTuiApp(App[int]):
 
     async def action_quit(self) -> None:
         await self.engine.stop()
+        if self._unsaved:
+            # Whatever came in since the last save, so a restart shows it.
+            with contextlib.suppress(Exception):
+                self.store.update(list(self._unsaved.values()))
         self.exit(0)
 
 
