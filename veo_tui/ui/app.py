@@ -15,6 +15,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -172,7 +173,7 @@ class VeoTuiApp(App[int]):
         table = self.table
         for key, label, width in COLUMNS:
             table.add_column(label, key=key, width=width)
-        self.query_one("#filter", Input).display = False
+        self.filter_box.display = False
         for entry in self.store.load():
             self.entries[entry.task_id] = entry
         self._show_store_warnings()
@@ -184,13 +185,32 @@ class VeoTuiApp(App[int]):
         self.set_interval(1.0, self.tick)
         self.update_topbar()
 
-    @property
+    # The widgets, looked up once: timers may still fire while the screen
+    # is being torn down, when a query would find nothing.
+
+    @cached_property
     def table(self) -> DataTable[Text]:
         return self.query_one("#tasks", DataTable)
 
-    @property
+    @cached_property
     def details(self) -> DetailsPanel:
         return self.query_one(DetailsPanel)
+
+    @cached_property
+    def topbar(self) -> Static:
+        return self.query_one("#topbar", Static)
+
+    @cached_property
+    def banner(self) -> Static:
+        return self.query_one("#banner", Static)
+
+    @cached_property
+    def empty_note(self) -> Static:
+        return self.query_one("#empty", Static)
+
+    @cached_property
+    def filter_box(self) -> Input:
+        return self.query_one("#filter", Input)
 
     # The table, kept in step with the entries
 
@@ -281,7 +301,7 @@ class VeoTuiApp(App[int]):
             )
             self._order = desired
         self._restore_cursor(scroll_y)
-        self.query_one("#empty", Static).display = not desired
+        self.empty_note.display = not desired
         self._update_empty_text()
 
     def _update_row(self, task_id: str, now: datetime) -> None:
@@ -313,7 +333,7 @@ class VeoTuiApp(App[int]):
         self._cursor_id = self._order[row] if row < len(self._order) else None
 
     def _update_empty_text(self) -> None:
-        empty = self.query_one("#empty", Static)
+        empty = self.empty_note
         if not empty.display:
             return
         if self.entries:
@@ -356,9 +376,17 @@ class VeoTuiApp(App[int]):
     # Live parts
 
     def tick(self) -> None:
-        """Once a second: repaint times and spinners, and the header."""
+        """Once a second: repaint times and spinners, and the header.
+
+        Only the rows on screen are recomputed: with a thousand tasks, the
+        others would cost tens of milliseconds a second for nothing seen.
+        A row scrolled into view is at most a second behind.
+        """
         now = self.clock()
-        for task_id in self._order:
+        table = self.table
+        first = max(0, int(table.scroll_y) - 1)
+        last = first + table.size.height + 2
+        for task_id in self._order[first:last]:
             self._update_row(task_id, now)
         self.details.tick()
         self.update_topbar()
@@ -393,11 +421,11 @@ class VeoTuiApp(App[int]):
         bar.append(f"sort: {self.sort_by}", style="dim")
         if self.filter_text:
             bar.append(f"  filter: {inert(self.filter_text, limit=30)}", style="dim")
-        self.query_one("#topbar", Static).update(bar)
+        self.topbar.update(bar)
         self._update_banner(status)
 
     def _update_banner(self, status: EngineStatus) -> None:
-        banner = self.query_one("#banner", Static)
+        banner = self.banner
         message: Text | None = None
         if self.options.no_key_message:
             message = Text("⚠ " + self.options.no_key_message, style="bold")
@@ -719,7 +747,7 @@ class VeoTuiApp(App[int]):
         self.update_topbar()
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         box.display = True
         box.focus()
 
@@ -731,14 +759,14 @@ class VeoTuiApp(App[int]):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         if not box.value:
             box.display = False
         self.table.focus()
 
     def on_key(self, event: object) -> None:
         key = getattr(event, "key", None)
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         if key == "escape" and (box.has_focus or self.filter_text):
             box.value = ""
             box.display = False

@@ -65,6 +65,14 @@ class UrlRow(Horizontal):
         yield Button("copy", classes="url-copy", compact=True)
         yield Button("open", classes="url-open", compact=True)
 
+    def show(self, kind: str, url: str) -> None:
+        """Reuse this row for another URL (cheaper than a new widget)."""
+        if (kind, url) == (self.kind, self.url):
+            return
+        self.kind, self.url = kind, url
+        self.query_one(".url-kind", Label).update(plain(kind, style="dim"))
+        self.query_one(".url", Label).update(plain(url))
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         action = "copy" if event.button.has_class("url-copy") else "open"
@@ -251,9 +259,16 @@ class DetailsPanel(VerticalScroll):
             summary.update(Text("\n").join(lines))
         if urls != self._urls:
             self._urls = urls
+            # Moving the cursor changes the URLs at every step: reuse the rows
+            # and only add or remove the difference, to keep layout work small.
             holder = self.query_one("#video-urls", Vertical)
-            holder.remove_children()
-            holder.mount_all([UrlRow(kind, url) for kind, url in urls])
+            rows = list(holder.query_children(UrlRow))
+            for row, (kind, url) in zip(rows, urls, strict=False):
+                row.show(kind, url)
+            for row in rows[len(urls) :]:
+                row.remove()
+            if len(urls) > len(rows):
+                holder.mount_all([UrlRow(kind, url) for kind, url in urls[len(rows) :]])
 
     def _render_request(self) -> None:
         panel = self.query_one("#request-panel", Static)
