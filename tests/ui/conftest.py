@@ -98,6 +98,7 @@ def failed_body(task_id: str, message: str) -> dict[str, Any]:
 
 
 NOT_FOUND_BODY = {"code": 422, "msg": "record is null.", "data": None}
+REFUSED_BODY = {"code": 401, "msg": "You do not have access permissions"}
 
 
 class FakeKie:
@@ -106,10 +107,14 @@ class FakeKie:
     def __init__(self) -> None:
         self.bodies: dict[str, dict[str, Any] | httpx.Response] = {}
         self.calls: list[str] = []
+        self.refused_keys: set[str] = set()
 
     def answer(self, request: httpx.Request) -> httpx.Response:
         task_id = request.url.params["taskId"]
         self.calls.append(task_id)
+        key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if key in self.refused_keys:
+            return httpx.Response(200, json=REFUSED_BODY)
         body = self.bodies.get(task_id, NOT_FOUND_BODY)
         if isinstance(body, httpx.Response):
             return body

@@ -11,7 +11,9 @@ from rich.text import Text
 from textual.coordinate import Coordinate
 from textual.widgets import Button, DataTable, Static
 
+from tests.conftest import FAKE_KEY
 from tests.ui.conftest import (
+    BASE,
     AppFactory,
     FakeClock,
     FakeKie,
@@ -24,10 +26,13 @@ from tests.ui.conftest import (
     settle,
     success_body,
 )
+from veo_tui.api import ApiOptions
 from veo_tui.domain import State, TaskRecord
+from veo_tui.polling.scheduler import PollSettings
 from veo_tui.store.prefs import Prefs
 from veo_tui.store.watchlist import WatchlistStore
-from veo_tui.ui import VeoTuiApp
+from veo_tui.ui import Engine, VeoTuiApp
+from veo_tui.ui.app import KEY_CHECK_TICKS
 from veo_tui.ui.dialogs import AddDialog, HelpScreen, IdsArea
 
 
@@ -634,3 +639,33 @@ async def test_quitting_saves_what_came_in_since_the_last_save(
     record = store.load()[0].record
     assert record is not None
     assert record.state is State.SUCCESS
+
+
+async def test_a_key_fixed_in_the_config_is_picked_up_without_a_restart(
+    store: WatchlistStore, kie: FakeKie, clock: FakeClock
+) -> None:
+    good = "sk-test-1111fake2222key3333good"
+    current = {"key": FAKE_KEY}
+    kie.bodies["t1"] = success_body("t1")
+    kie.refused_keys.add(FAKE_KEY)
+    engine = Engine(
+        ApiOptions(base_url=BASE, key=FAKE_KEY, max_retries=0),
+        PollSettings(max_requests_per_second=0),
+        key_source=lambda: ApiOptions(base_url=BASE, key=current["key"], max_retries=0),
+        clock=clock.monotonic,
+        wall_clock=clock.wall,
+    )
+    app = VeoTuiApp(store, engine, clock=clock.wall)
+
+    async with app.run_test() as pilot:
+        app.add_ids_text("t1")
+        await settle(pilot, app, 1, kie)
+        assert "refused the API key" in shown(app, "#banner")
+
+        current["key"] = good
+        for _ in range(KEY_CHECK_TICKS):
+            app.tick()
+        await settle(pilot, app, 2, kie)
+
+        assert "success" in cell(app, "t1", "state")
+        assert not app.query_one("#banner").display

@@ -9,14 +9,20 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from veo_tui.api import ApiOptions, InsecureKeyError
-from veo_tui.cli.common import EXIT_OK, UsageError
+from veo_tui.api import ApiOptions
+from veo_tui.cli.common import EXIT_OK, UsageError, client_options
 from veo_tui.cli.logs import setup_logging
 from veo_tui.polling.scheduler import PollSettings
-from veo_tui.store.config import ENV_KEY, Config, key_file_is_exposed, load_config
+from veo_tui.store.config import (
+    ENV_KEY,
+    Config,
+    ConfigError,
+    load_config,
+)
 from veo_tui.store.prefs import Prefs
 from veo_tui.store.watchlist import (
     WatchlistError,
@@ -39,36 +45,18 @@ def run_dashboard(args: argparse.Namespace) -> int:
         return _run_demo()
     config = load_config(args.config, log=args.log)
     setup_logging(config)
-    return _run_app(config)
+    return _run_app(config, args)
 
 
 def _api_options(config: Config) -> tuple[ApiOptions | None, str | None]:
     """The client options, or ``None`` and the banner explaining why not."""
     if not config.api_key:
         return None, (
-            f"No API key: quit (q), then `export {ENV_KEY}=your-key` (from "
-            "https://kie.ai/api-key) and start veo-tui again. Tasks can be added "
-            "meanwhile."
+            f"No API key: set api.key in the config file (picked up within "
+            f"seconds), or quit (q), `export {ENV_KEY}=your-key` (from "
+            "https://kie.ai/api-key) and start again. Tasks can be added meanwhile."
         )
-    if key_file_is_exposed(config):
-        print(
-            f"veo-tui: warning: {config.path} holds the API key and is readable by "
-            f"others; run: chmod 600 {config.path}",
-            file=sys.stderr,
-        )
-    try:
-        options = ApiOptions(
-            base_url=config.base_url,
-            key=config.api_key,
-            timeout=config.timeout,
-            connect_timeout=config.connect_timeout,
-            max_retries=config.max_retries,
-            max_connections=config.concurrency,
-            naive_zone=config.timezone,
-        )
-    except InsecureKeyError as error:
-        raise UsageError(str(error)) from None
-    return options, None
+    return client_options(config), None
 
 
 def poll_settings(config: Config) -> PollSettings:
@@ -82,7 +70,21 @@ def poll_settings(config: Config) -> PollSettings:
     )
 
 
-def _run_app(config: Config) -> int:
+def _key_source(args: argparse.Namespace) -> Callable[[], ApiOptions | None]:
+    """Reads the config again, for a key set or fixed while the dashboard runs."""
+
+    def read() -> ApiOptions | None:
+        try:
+            config = load_config(args.config, log=args.log)
+            # Quietly: a warning on stderr would scribble over the dashboard.
+            return client_options(config, warn=False) if config.api_key else None
+        except (ConfigError, UsageError):
+            return None
+
+    return read
+
+
+def _run_app(config: Config, args: argparse.Namespace) -> int:
     from veo_tui.ui import DashboardOptions, Engine, VeoTuiApp
 
     api, no_key = _api_options(config)
@@ -93,7 +95,7 @@ def _run_app(config: Config) -> int:
         raise UsageError(str(error)) from None
     app = VeoTuiApp(
         store,
-        Engine(api, poll_settings(config)),
+        Engine(api, poll_settings(config), key_source=_key_source(args)),
         options=DashboardOptions(
             notify=config.notify, bell=config.bell, no_key_message=no_key
         ),

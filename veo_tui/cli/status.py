@@ -14,8 +14,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from veo_tui.api import ApiOptions, InsecureKeyError, KieClient, mask_key
-from veo_tui.cli.common import EXIT_FETCH, EXIT_OK, UsageError
+from veo_tui.api import ApiOptions, KieClient, mask_key
+from veo_tui.cli.common import EXIT_FETCH, EXIT_OK, UsageError, client_options
 from veo_tui.cli.logs import setup_logging
 from veo_tui.cli.output import json_line, text_line
 from veo_tui.domain import (
@@ -25,7 +25,7 @@ from veo_tui.domain import (
     InvalidTaskId,
     check_task_id,
 )
-from veo_tui.store.config import ENV_KEY, Config, key_file_is_exposed, load_config
+from veo_tui.store.config import ENV_KEY, Config, load_config
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -78,30 +78,13 @@ def checked_ids(raw_ids: Sequence[str]) -> list[str]:
 
 
 def api_options(config: Config) -> ApiOptions:
-    """The client's options from the settings in force, or a usage error."""
+    """The client's options, or a usage error saying how to set a key."""
     if not config.api_key:
         raise UsageError(
             f"no API key: set {ENV_KEY} (export {ENV_KEY}=your-key), or api.key in "
             "the config file; get a key at https://kie.ai/api-key"
         )
-    if key_file_is_exposed(config):
-        print(
-            f"veo-tui: warning: {config.path} holds the API key and is readable by "
-            f"others; run: chmod 600 {config.path}",
-            file=sys.stderr,
-        )
-    try:
-        return ApiOptions(
-            base_url=config.base_url,
-            key=config.api_key,
-            timeout=config.timeout,
-            connect_timeout=config.connect_timeout,
-            max_retries=config.max_retries,
-            max_connections=config.concurrency,
-            naive_zone=config.timezone,
-        )
-    except InsecureKeyError as error:
-        raise UsageError(str(error)) from None
+    return client_options(config)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -44,6 +44,8 @@ from veo_tui.ui.dialogs import AddDialog, HelpScreen, IdsAdded
 from veo_tui.ui.engine import Engine, EngineStatus
 
 SORTS = ("added", "created", "state", "duration")
+KEY_CHECK_TICKS = 5
+"""While the key is missing or refused, the config is read again this often (s)."""
 SAVE_SPACING = 0.5
 """Seconds between two saves of the watchlist while answers keep coming."""
 _STATE_ORDER = {
@@ -147,6 +149,8 @@ class VeoTuiApp(App[int]):
         self._undo: list[WatchEntry] = []
         self._cursor_id: str | None = None
         self._unsaved: dict[str, WatchEntry] = {}
+        self._no_key_message = self.options.no_key_message
+        self._ticks = 0
         self._saver: Worker[None] | None = None
         if prefs is not None and prefs.theme:
             self.theme = prefs.theme
@@ -383,6 +387,9 @@ class VeoTuiApp(App[int]):
         A row scrolled into view is at most a second behind.
         """
         now = self.clock()
+        self._ticks += 1
+        if self._ticks % KEY_CHECK_TICKS == 0:
+            self._check_key()
         table = self.table
         first = max(0, int(table.scroll_y) - 1)
         last = first + table.size.height + 2
@@ -390,6 +397,17 @@ class VeoTuiApp(App[int]):
             self._update_row(task_id, now)
         self.details.tick()
         self.update_topbar()
+
+    def _check_key(self) -> None:
+        """Pick up a key set or fixed in the config file while we run."""
+        changed, polling = self.engine.check_key()
+        if polling is not None:
+            self.run_worker(polling, name="poller", group="poller", exclusive=True)
+        if changed:
+            self._no_key_message = None
+            self.notify("Using the new API key; checking tasks again.", markup=False)
+            self.engine.refresh([i for i, e in self.entries.items() if e.fetch_error])
+            self.update_topbar()
 
     def update_topbar(self) -> None:
         status = self.engine.status()
@@ -427,13 +445,13 @@ class VeoTuiApp(App[int]):
     def _update_banner(self, status: EngineStatus) -> None:
         banner = self.banner
         message: Text | None = None
-        if self.options.no_key_message:
-            message = Text("⚠ " + self.options.no_key_message, style="bold")
+        if self._no_key_message:
+            message = Text("⚠ " + self._no_key_message, style="bold")
         elif status.key_refused:
             message = Text(
                 "⚠ kie.ai refused the API key: polling is paused until the key "
-                "changes (set KIE_API_KEY and restart, or change api.key in the "
-                "config file; press r to try again).",
+                "changes (fix api.key in the config file and it is picked up, or "
+                "set KIE_API_KEY and restart; press r to try again).",
                 style="bold",
             )
         elif status.waiting_reason:
@@ -443,9 +461,7 @@ class VeoTuiApp(App[int]):
         banner.display = message is not None
         if message is not None:
             banner.update(message)
-            banner.set_class(
-                status.key_refused or bool(self.options.no_key_message), "-error"
-            )
+            banner.set_class(status.key_refused or bool(self._no_key_message), "-error")
 
     # Results arriving from the engine
 

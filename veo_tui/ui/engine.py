@@ -61,6 +61,9 @@ class Engine:
             fetched, the app still works).
         settings: Intervals and limits.
         fetch: A fetch to use instead of a real client (tests).
+        key_source: Reads the key afresh (from the config file), so that a
+            missing or refused key can be replaced without a restart;
+            returns the options to use, or ``None`` while there is no key.
         clock: Monotonic seconds, for the scheduler.
         wall_clock: Aware UTC now, for ``checked_at`` and ages.
     """
@@ -71,12 +74,14 @@ class Engine:
         settings: PollSettings | None = None,
         *,
         fetch: Fetch | None = None,
+        key_source: Callable[[], ApiOptions | None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.api = api
         self.settings = settings or PollSettings()
         self._fetch_override = fetch
+        self._key_source = key_source
         self._clock = clock
         self._wall_clock = wall_clock
         self._client: KieClient | None = None
@@ -85,6 +90,7 @@ class Engine:
         self._last_error: FetchErrorKind | None = None
         self._connected = False
         self._paused = False
+        self._closing: set[asyncio.Future[None]] = set()
 
     @property
     def active(self) -> bool:
@@ -101,20 +107,50 @@ class Engine:
         self._sink = sink
         if not self.active:
             return None
-        fetch = self._fetch_override
-        if fetch is None:
-            assert self.api is not None
+        if self._fetch_override is None and self.api is not None:
             self._client = KieClient(self.api)
-            fetch = self._client.record_info
         self._poller = Poller(
             Scheduler(self.settings),
             self._on_batch,
-            fetch=fetch,
+            fetch=self._fetch_override or self._fetch,
             clock=self._clock,
             wall_clock=self._wall_clock,
         )
         self.track(entries)
         return self._poller.run()
+
+    async def _fetch(self, task_id: str) -> FetchResult:
+        # Through self._client, so that a new key takes effect at once.
+        if self._client is None:
+            return FetchError(FetchErrorKind.AUTH, "no API key is set (KIE_API_KEY)")
+        return await self._client.record_info(task_id)
+
+    def check_key(self) -> tuple[bool, Coroutine[None, None, None] | None]:
+        """Take a new key from ``key_source`` while the key is missing or refused.
+
+        Returns:
+            Whether a new key is now in use, and a polling loop for the caller
+            to run when polling had not started for want of a key.
+        """
+        if self._key_source is None or self._fetch_override is not None:
+            return False, None
+        status = self.status()
+        if not (status.no_key or status.key_refused):
+            return False, None
+        fresh = self._key_source()
+        if fresh is None or (self.api is not None and fresh.key == self.api.key):
+            return False, None
+        old, self.api = self._client, fresh
+        self._client = KieClient(fresh)
+        if old is not None and self._sink is not None:
+            closing = asyncio.ensure_future(old.aclose())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+        if self._poller is None:
+            assert self._sink is not None
+            return True, self.start(self._sink, list(self._sink.entries.values()))
+        self._poller.resume_auth()
+        return True, None
 
     def track(self, entries: Sequence[WatchEntry]) -> None:
         """Watch these entries; unfinished ones are fetched at once."""
