@@ -14,6 +14,7 @@ from textual.widgets import Button, DataTable, Static
 from tests.conftest import FAKE_KEY
 from tests.ui.conftest import (
     BASE,
+    NOW,
     AppFactory,
     FakeClock,
     FakeKie,
@@ -32,7 +33,7 @@ from veo_tui.polling.scheduler import PollSettings
 from veo_tui.store.prefs import Prefs
 from veo_tui.store.watchlist import WatchlistStore
 from veo_tui.ui import Engine, VeoTuiApp
-from veo_tui.ui.app import KEY_CHECK_TICKS
+from veo_tui.ui.app import DISK_CHECK_TICKS, KEY_CHECK_TICKS
 from veo_tui.ui.dialogs import AddDialog, HelpScreen, IdsArea
 
 
@@ -669,3 +670,21 @@ async def test_a_key_fixed_in_the_config_is_picked_up_without_a_restart(
 
         assert "success" in cell(app, "t1", "state")
         assert not app.query_one("#banner").display
+
+
+async def test_ids_added_and_removed_by_another_process_appear(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie, tmp_path: Path
+) -> None:
+    seed(store, entry("a1", done("a1")))
+    other = WatchlistStore(store.path)  # as `veo-tui add` / `rm` would
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        other.add(["cli1"], NOW)
+        other.remove(["a1"])
+        for _ in range(DISK_CHECK_TICKS):
+            app.tick()
+        await pilot.pause()
+
+        assert table_ids(app) == ["cli1"]

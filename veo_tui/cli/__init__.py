@@ -17,8 +17,17 @@ from veo_tui import __version__
 from veo_tui.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, UsageError, common_options
 from veo_tui.store.config import ConfigError
 
-COMMANDS = ("status", "sim")
-"""Modules of this package that each add one subcommand, in help order."""
+COMMANDS = ("status", "watch", "lists", "sim")
+"""Modules of this package that add subcommands (``lists``: add, rm, ls)."""
+
+
+def subcommand_names() -> list[str]:
+    """Every subcommand, as typed after ``veo-tui``."""
+    parser = build_parser()
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
             "result URLs."
         ),
         parents=[common_options(suppress=False)],
+        epilog=(
+            "Without a command, veo-tui opens the dashboard on your watchlist "
+            "(--demo: on the built-in stand-in). `veo-tui COMMAND --help` tells "
+            "more about each command."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"veo-tui {__version__}")
     parser.add_argument(

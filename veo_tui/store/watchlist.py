@@ -129,6 +129,19 @@ class WatchlistStore:
             with self._locked():
                 return list(self._read_or_move_aside())
 
+    def changed(self) -> bool:
+        """Whether the file differs from what this store last read or wrote.
+
+        Cheap (one ``stat``): lets a dashboard notice ids added or removed by
+        ``veo-tui add`` / ``rm`` or another dashboard.
+        """
+        try:
+            identity = self._identity()
+        except WatchlistError:
+            return False
+        known = self._cache[0] if self._cache is not None else None
+        return identity != known
+
     def add(self, task_ids: Sequence[str], now: datetime) -> list[str]:
         """Append the ids not yet watched; return those actually added, in order.
 

@@ -44,6 +44,8 @@ from veo_tui.ui.dialogs import AddDialog, HelpScreen, IdsAdded
 from veo_tui.ui.engine import Engine, EngineStatus
 
 SORTS = ("added", "created", "state", "duration")
+DISK_CHECK_TICKS = 2
+"""How often (s) the watchlist file is checked for changes made elsewhere."""
 KEY_CHECK_TICKS = 5
 """While the key is missing or refused, the config is read again this often (s)."""
 SAVE_SPACING = 0.5
@@ -390,6 +392,8 @@ class VeoTuiApp(App[int]):
         self._ticks += 1
         if self._ticks % KEY_CHECK_TICKS == 0:
             self._check_key()
+        if self._ticks % DISK_CHECK_TICKS == 0 and self.store.changed():
+            self._merge_from_disk()
         table = self.table
         first = max(0, int(table.scroll_y) - 1)
         last = first + table.size.height + 2
@@ -397,6 +401,33 @@ class VeoTuiApp(App[int]):
             self._update_row(task_id, now)
         self.details.tick()
         self.update_topbar()
+
+    def _merge_from_disk(self) -> None:
+        """Take ids another process added to or removed from the watchlist."""
+        try:
+            on_disk = self.store.load()
+        except Exception:  # unreadable for now: keep what we show, try later
+            return
+        self._show_store_warnings()
+        ids = {entry.task_id for entry in on_disk}
+        new = [entry for entry in on_disk if entry.task_id not in self.entries]
+        gone = [task_id for task_id in self.entries if task_id not in ids]
+        if not new and not gone:
+            return
+        for task_id in gone:
+            del self.entries[task_id]
+            self.marks.discard(task_id)
+        for entry in new:
+            self.entries[entry.task_id] = entry
+        self.engine.forget(gone)
+        self.engine.track(new)
+        self.sync_table()
+        self.update_topbar()
+        self.notify(
+            f"The watchlist changed on disk: {len(new)} added, {len(gone)} removed.",
+            markup=False,
+            timeout=4,
+        )
 
     def _check_key(self) -> None:
         """Pick up a key set or fixed in the config file while we run."""

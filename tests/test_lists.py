@@ -1,0 +1,115 @@
+"""``veo-tui add``, ``rm`` and ``ls``: round trips through the watchlist file."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from veo_tui.cli import main
+from veo_tui.store.watchlist import WatchlistStore, default_watchlist_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_add_then_ls_lists_the_ids_in_order(capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "add", "b2", "a1")
+
+    status, out, _ = run(capsys, "ls")
+
+    assert status == 0
+    assert [line.split()[0] for line in out.splitlines()] == ["b2", "a1"]
+    assert "not checked yet" in out
+
+
+def test_add_skips_ids_already_watched(capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "add", "a1")
+
+    _, out, _ = run(capsys, "add", "a1", "c3")
+
+    assert "added 1 task(s)" in out
+    assert "1 already watched" in out
+
+
+def test_add_reads_ids_from_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("x1, x2\nx3  x4\n"))
+
+    status, _, _ = run(capsys, "add", "-")
+
+    assert status == 0
+    assert [e.task_id for e in WatchlistStore(default_watchlist_path()).load()] == [
+        "x1",
+        "x2",
+        "x3",
+        "x4",
+    ]
+
+
+def test_add_refuses_bad_ids_and_changes_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, _, err = run(capsys, "add", "good1", "bad\x1bid")
+
+    assert status == 2
+    assert "control character" in err
+    assert "\x1b" not in err
+    assert not default_watchlist_path().exists()
+
+
+def test_rm_removes_and_names_ids_not_watched(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run(capsys, "add", "a1", "b2")
+
+    status, out, err = run(capsys, "rm", "a1", "zz9")
+
+    assert status == 0
+    assert "removed 1 task(s)" in out
+    assert "not in the watchlist: zz9" in err
+    assert [e.task_id for e in WatchlistStore(default_watchlist_path()).load()] == [
+        "b2"
+    ]
+
+
+def test_ls_json_has_the_status_keys_and_watch_times(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run(capsys, "add", "a1")
+
+    _, out, _ = run(capsys, "ls", "--json")
+
+    line = json.loads(out)
+    assert line["task_id"] == "a1"
+    assert line["state"] == "unknown"
+    assert line["added_at"].endswith("Z")
+    assert line["checked_at"] is None
+
+
+def test_ls_of_an_empty_watchlist_says_how_to_add(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, _ = run(capsys, "ls")
+
+    assert status == 0
+    assert "veo-tui add" in out
+
+
+def test_corrupt_watchlist_is_moved_aside_and_reported(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = default_watchlist_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("this is [not toml")
+
+    status, _, err = run(capsys, "ls")
+
+    assert status == 0
+    assert "corrupt" in err or "moved" in err
+    assert list(path.parent.glob("watchlist.toml.corrupt-*"))

@@ -1,0 +1,196 @@
+"""``veo-tui watch`` against the stand-in: JSON lines, the end, the exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import FAKE_KEY
+from veo_tui.api import ApiOptions
+from veo_tui.cli import main
+from veo_tui.cli.output import JSON_KEYS
+from veo_tui.cli.watch import Watch
+from veo_tui.polling.scheduler import PollSettings
+from veo_tui.sim import RunningSim, parse_scenario, running_sim_in_thread
+
+SIM_KEY = "sk-sim-test-0000watch0000"
+
+# Tasks that settle within a second or two of simulated time at this speed.
+SCENARIO = """
+[sim]
+name = "watch"
+seed = 7
+
+[[task]]
+id = "done-ok"
+prompt = "finished already"
+age = "10m"
+duration = "60s"
+
+[[task]]
+id = "soon-ok"
+prompt = "finishes soon"
+age = "0s"
+duration = "2s"
+
+[[task]]
+id = "soon-bad"
+prompt = "fails soon"
+age = "0s"
+duration = "2s"
+outcome = "failure"
+failure = "content_policy"
+
+[[task]]
+id = "slow"
+prompt = "takes an hour"
+age = "0s"
+duration = "3600s"
+"""
+
+FAST = PollSettings(
+    interval=0.1,
+    max_interval=0.2,
+    grace=0.0,
+    error_backoff_base=0.05,
+    error_backoff_cap=0.1,
+    max_requests_per_second=0,
+)
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[RunningSim]:
+    scenario = parse_scenario(SCENARIO, source="watch test")
+    with running_sim_in_thread(scenario=scenario, key=SIM_KEY, port=0) as running:
+        yield running
+
+
+def options(sim: RunningSim, key: str = SIM_KEY) -> ApiOptions:
+    return ApiOptions(base_url=sim.base_url, key=key, max_retries=0, backoff_base=0.01)
+
+
+def watch(
+    sim: RunningSim,
+    *ids: str,
+    key: str = SIM_KEY,
+    fail_fast: bool = False,
+    give_up_after: float = 20.0,
+) -> tuple[int, list[dict[str, Any]]]:
+    out = io.StringIO()
+    runner = Watch(list(ids), json=True, out=out, fail_fast=fail_fast)
+
+    status = asyncio.run(
+        runner.run(options(sim, key), FAST, give_up_after=give_up_after)
+    )
+
+    return status, [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_all_succeeded_exits_0_with_a_line_per_change(sim: RunningSim) -> None:
+    sim.reset(speed=5)
+
+    status, lines = watch(sim, "done-ok", "soon-ok")
+
+    assert status == 0
+    assert all(tuple(line) == JSON_KEYS for line in lines)
+    states = [(line["task_id"], line["state"]) for line in lines]
+    assert ("done-ok", "success") in states
+    assert ("soon-ok", "generating") in states
+    assert states[-1] == ("soon-ok", "success")
+
+
+def test_a_failure_exits_1_after_all_finish(sim: RunningSim) -> None:
+    sim.reset(speed=5)
+
+    status, lines = watch(sim, "soon-ok", "soon-bad")
+
+    assert status == 1
+    final = {line["task_id"]: line["state"] for line in lines}
+    assert final == {"soon-ok": "success", "soon-bad": "failed"}
+
+
+def test_fail_fast_stops_at_the_first_failure(sim: RunningSim) -> None:
+    sim.reset(speed=5)
+
+    status, lines = watch(sim, "soon-bad", "slow", fail_fast=True)
+
+    assert status == 1
+    assert {line["task_id"]: line["state"] for line in lines}["slow"] == "generating"
+
+
+def test_timeout_exits_3(sim: RunningSim) -> None:
+    sim.reset(speed=1)
+
+    status, _ = watch(sim, "slow", give_up_after=0.5)
+
+    assert status == 3
+
+
+def test_unknown_id_past_the_grace_is_not_found_and_exits_1(sim: RunningSim) -> None:
+    sim.reset(speed=1)
+
+    status, lines = watch(sim, "no-such-task")
+
+    assert status == 1
+    assert lines[-1]["state"] == "not_found"
+
+
+def test_refused_key_exits_4(sim: RunningSim) -> None:
+    sim.reset(speed=1)
+
+    status, lines = watch(sim, "done-ok", key="sk-test-wrong-key-0000")
+
+    assert status == 4
+    assert lines[0]["fetch_error"]["kind"] == "auth"
+
+
+def test_unreachable_server_exits_4_after_repeated_failures() -> None:
+    out = io.StringIO()
+    runner = Watch(["t1"], json=True, out=out)
+    dead = ApiOptions(base_url="http://127.0.0.1:9", key=FAKE_KEY, max_retries=0)
+
+    status = asyncio.run(runner.run(dead, FAST, give_up_after=20))
+
+    assert status == 4
+    assert (
+        json.loads(out.getvalue().splitlines()[0])["fetch_error"]["kind"] == "network"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["watch"], "give task ids to watch, or --watchlist"),
+        (["watch", "--watchlist", "a1"], "not both"),
+        (["watch", "--timeout", "-1", "a1"], "--timeout must be a positive"),
+        (["watch", "bad id"], "whitespace"),
+    ],
+)
+def test_usage_errors_exit_2(
+    argv: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KIE_API_KEY", FAKE_KEY)
+
+    status = main(argv)
+
+    assert status == 2
+    assert message in capsys.readouterr().err
+
+
+def test_watchlist_with_nothing_unfinished_exits_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KIE_API_KEY", FAKE_KEY)
+
+    status = main(["watch", "--watchlist"])
+
+    assert status == 2
+    assert "nothing to watch" in capsys.readouterr().err

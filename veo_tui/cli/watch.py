@@ -1,0 +1,303 @@
+"""``veo-tui watch``: poll tasks until every one has finished, then exit.
+
+It runs the dashboard's scheduler and poller, so it polls as gently: new tasks
+at once, generating ones at a growing interval, finished ones never again.
+On a terminal it keeps a compact table up to date; otherwise (or with
+``--json``) it prints one line per change of state. The exit status says how
+things ended, for scripts:
+
+0 all succeeded, 1 any failed, expired or not found, 2 usage or config error,
+3 timeout reached, 4 records could not be fetched, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from veo_tui.api import ApiOptions, KieClient
+from veo_tui.cli.common import (
+    EXIT_FAILED,
+    EXIT_FETCH,
+    EXIT_OK,
+    EXIT_TIMEOUT,
+    UsageError,
+)
+from veo_tui.cli.dashboard import poll_settings
+from veo_tui.cli.lists import watchlist_store
+from veo_tui.cli.logs import setup_logging
+from veo_tui.cli.output import json_line, text_line
+from veo_tui.cli.status import api_options, checked_ids
+from veo_tui.domain import FetchError, FetchErrorKind, FetchResult, State, TaskRecord
+from veo_tui.polling.poller import Poller, PollResult
+from veo_tui.polling.scheduler import PollSettings, Scheduler
+from veo_tui.store.config import load_config
+from veo_tui.store.watchlist import WatchlistError
+
+GIVE_UP_AFTER = 3
+"""Failed checks in a row (each already retried by the client) before a task's
+record is declared impossible to fetch."""
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Add the ``watch`` subcommand."""
+    parser = subparsers.add_parser(
+        "watch",
+        parents=[common],
+        help="poll tasks until all have finished",
+        description=(
+            "Poll tasks until every one has finished. Exit status: 0 all "
+            "succeeded, 1 any failed, expired or not found, 2 usage or config "
+            "error, 3 timeout reached, 4 records could not be fetched (key "
+            "refused, network down past retries), 130 interrupted."
+        ),
+    )
+    parser.add_argument("task_ids", nargs="*", metavar="TASK_ID", help="task ids")
+    parser.add_argument(
+        "--watchlist",
+        action="store_true",
+        help="watch the unfinished tasks of the dashboard's watchlist",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="one JSON line per change of state"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up after this long (exit status 3)",
+    )
+    parser.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="stop as soon as one task fails (exit status 1)",
+    )
+    parser.add_argument("--base-url", metavar="URL", help="the API's base URL")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out ``veo-tui watch``."""
+    if args.watchlist and args.task_ids:
+        raise UsageError("give task ids or --watchlist, not both")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError(
+            f"--timeout must be a positive number of seconds, got {args.timeout:g}"
+        )
+    config = load_config(args.config, base_url=args.base_url, log=args.log)
+    if args.watchlist:
+        task_ids = _unfinished_in_watchlist(args)
+    elif args.task_ids:
+        task_ids = checked_ids(args.task_ids)
+    else:
+        raise UsageError("give task ids to watch, or --watchlist")
+    setup_logging(config)
+    options = api_options(config)
+    live = sys.stdout.isatty() and not args.json
+    watch = Watch(
+        task_ids,
+        json=args.json,
+        live=live,
+        fail_fast=args.fail_fast,
+        out=sys.stdout,
+    )
+    return asyncio.run(
+        watch.run(options, poll_settings(config), give_up_after=args.timeout)
+    )
+
+
+def _unfinished_in_watchlist(args: argparse.Namespace) -> list[str]:
+    store = watchlist_store(args)
+    try:
+        entries = store.load()
+    except WatchlistError as error:
+        raise UsageError(str(error)) from None
+    ids = [
+        e.task_id for e in entries if e.record is None or not e.record.state.is_terminal
+    ]
+    if not ids:
+        raise UsageError(f"nothing to watch: every task in {store.path} has finished")
+    return ids
+
+
+@dataclass
+class _Task:
+    result: FetchResult | None = None
+    failures: int = 0
+    final: str | None = None  # "ok", "failed" or "unfetchable"
+
+
+@dataclass
+class Watch:
+    """One run of ``watch``: what is known of each task, and the output.
+
+    Attributes:
+        task_ids: The tasks, in the order given.
+        json: Print JSON lines instead of text.
+        live: Redraw a table in place (a terminal) instead of printing changes.
+        fail_fast: End at the first failure.
+        out: Where to write.
+    """
+
+    task_ids: Sequence[str]
+    json: bool = False
+    live: bool = False
+    fail_fast: bool = False
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    tasks: dict[str, _Task] = field(init=False)
+    _done: asyncio.Event = field(init=False)
+    _refused: bool = field(init=False, default=False)
+    _drawn: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        self.tasks = {task_id: _Task() for task_id in self.task_ids}
+
+    async def run(
+        self,
+        options: ApiOptions,
+        settings: PollSettings,
+        *,
+        give_up_after: float | None = None,
+        fetch: Callable[[str], Any] | None = None,
+    ) -> int:
+        """Poll until done, ``give_up_after`` seconds, or a refused key.
+
+        Returns:
+            The exit status.
+        """
+        self._done = asyncio.Event()
+        scheduler = Scheduler(settings)
+        async with KieClient(options) as client:
+            poller = Poller(
+                scheduler,
+                lambda batch: self._on_batch(batch, scheduler, poller),
+                client=client,
+                fetch=fetch,
+            )
+            for task_id in self.task_ids:
+                poller.track(task_id)
+            polling = asyncio.create_task(poller.run())
+            drawing = (
+                asyncio.create_task(self._redraw_every_second()) if self.live else None
+            )
+            try:
+                async with asyncio.timeout(give_up_after):
+                    await self._done.wait()
+                timed_out = False
+            except TimeoutError:
+                timed_out = True
+            finally:
+                poller.stop()
+                for job in (polling, drawing):
+                    if job is not None:
+                        job.cancel()
+                await asyncio.gather(polling, return_exceptions=True)
+                if drawing is not None:
+                    await asyncio.gather(drawing, return_exceptions=True)
+                if self.live:
+                    self._draw()
+        return self._status(timed_out)
+
+    def _on_batch(
+        self, batch: list[PollResult], scheduler: Scheduler, poller: Poller
+    ) -> None:
+        now = time.monotonic()
+        for item in batch:
+            task = self.tasks.get(item.task_id)
+            if task is None or task.final is not None:
+                continue
+            changed = _differs(task.result, item.result)
+            task.result = item.result
+            task.final = self._final(item.task_id, item.result, task, scheduler, now)
+            if task.final is not None:
+                poller.forget(item.task_id)
+            if changed and not self.live:
+                self._print(item.task_id, item.result)
+        if self._refused or all(t.final for t in self.tasks.values()):
+            self._done.set()
+        if self.fail_fast and any(t.final == "failed" for t in self.tasks.values()):
+            self._done.set()
+
+    def _final(
+        self,
+        task_id: str,
+        result: FetchResult,
+        task: _Task,
+        scheduler: Scheduler,
+        now: float,
+    ) -> str | None:
+        if isinstance(result, FetchError):
+            task.failures += 1
+            if result.kind is FetchErrorKind.AUTH:
+                self._refused = True
+                return "unfetchable"
+            return "unfetchable" if task.failures >= GIVE_UP_AFTER else None
+        task.failures = 0
+        if result.state is State.SUCCESS:
+            return "ok"
+        if result.state in (State.FAILED, State.EXPIRED):
+            return "failed"
+        if result.state is State.NOT_FOUND and not scheduler.is_pending(task_id, now):
+            return "failed"
+        return None
+
+    def _status(self, timed_out: bool) -> int:
+        finals = [t.final for t in self.tasks.values()]
+        if self._refused or "unfetchable" in finals:
+            return EXIT_FETCH
+        if "failed" in finals:
+            return EXIT_FAILED
+        if timed_out:
+            return EXIT_TIMEOUT
+        return EXIT_OK
+
+    def _print(self, task_id: str, result: FetchResult) -> None:
+        if self.json:
+            line = json_line(task_id, result)
+        else:
+            line = text_line(task_id, result, self._id_width)
+        print(line, file=self.out, flush=True)
+
+    @property
+    def _id_width(self) -> int:
+        return min(max(len(task_id) for task_id in self.task_ids), 40)
+
+    async def _redraw_every_second(self) -> None:
+        while True:
+            self._draw()
+            await asyncio.sleep(1)
+
+    def _draw(self) -> None:
+        """Redraw the table in place: move up over the last drawing, rewrite it."""
+        lines = []
+        for task_id, task in self.tasks.items():
+            result = task.result or TaskRecord(
+                task_id, State.UNKNOWN, message="checking…"
+            )
+            lines.append(text_line(task_id, result, self._id_width)[: _columns() - 1])
+        finished = sum(1 for t in self.tasks.values() if t.final)
+        lines.append(f"{finished} of {len(self.tasks)} finished")
+        up = f"\x1b[{self._drawn}F" if self._drawn else ""
+        body = "".join(f"\x1b[2K{line}\n" for line in lines)
+        self.out.write(up + body)
+        self.out.flush()
+        self._drawn = len(lines)
+
+
+def _differs(before: FetchResult | None, after: FetchResult) -> bool:
+    if before is None or type(before) is not type(after):
+        return True
+    if isinstance(after, FetchError):
+        assert isinstance(before, FetchError)
+        return (before.kind, before.code) != (after.kind, after.code)
+    return before != after
+
+
+def _columns() -> int:
+    return shutil.get_terminal_size(fallback=(100, 24)).columns
