@@ -167,6 +167,19 @@ def test_text_lines_show_id_state_duration_and_detail(
     assert lines[3].endswith("record is null.")
 
 
+def test_text_lines_never_cut_long_ids(
+    kie: respx.Route, capsys: pytest.CaptureFixture[str]
+) -> None:
+    long_id = "t" * 100
+    BODIES[long_id] = "record_is_null.json"
+    try:
+        _, out, _ = run(capsys, "status", long_id)
+    finally:
+        del BODIES[long_id]
+
+    assert out.split()[0] == long_id
+
+
 def test_text_line_of_a_fetch_error_names_it(
     kie: respx.Route,
     capsys: pytest.CaptureFixture[str],

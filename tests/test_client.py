@@ -116,6 +116,7 @@ async def test_retries_give_up_after_max_retries(
 
     assert isinstance(result, FetchError)
     assert result.kind is FetchErrorKind.SERVER
+    assert result.message.endswith("(4 tries)")
     assert route.call_count == 4
     assert len(sleeps.calls) == 3
 

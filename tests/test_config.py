@@ -152,6 +152,22 @@ def test_non_utf8_config_is_refused_clearly(tmp_path: Path) -> None:
         load_config(str(path), environ={})
 
 
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:99999", "no valid port"),
+        ("http://127.0.0.1:abc", "no valid port"),
+        ("http://127.0.0.1:-1", "no valid port"),
+        ("http://user:pw@127.0.0.1:8777", "user name or password"),
+    ],
+)
+def test_unusable_base_urls_are_refused_before_any_request(
+    url: str, reason: str
+) -> None:
+    with pytest.raises(ConfigError, match=reason):
+        load_config(environ={"KIE_BASE_URL": url})
+
+
 def test_bad_base_url_in_env_names_the_variable() -> None:
     with pytest.raises(ConfigError, match="KIE_BASE_URL"):
         load_config(environ={"KIE_BASE_URL": "api.kie.ai"})

@@ -57,6 +57,15 @@ def test_pasted_ids_split_on_spaces_commas_and_newlines() -> None:
     assert parsed.invalid == ()
 
 
+def test_a_pasted_json_list_yields_its_ids() -> None:
+    assert split_task_ids('["ccc111", "ddd222"]').valid == ("ccc111", "ddd222")
+
+
+def test_invisible_characters_are_named_by_code_point() -> None:
+    with pytest.raises(InvalidTaskId, match="U\\+200B at position 2"):
+        check_task_id("a\u200bb")
+
+
 def test_pasted_duplicates_are_named_once_and_kept_once() -> None:
     parsed = split_task_ids("a1 a1 b2 a1")
 

@@ -119,6 +119,13 @@ def check_key_transport(base_url: str, key: str | None) -> None:
     )
 
 
+def _after_tries(error: FetchError, tries: int) -> FetchError:
+    """Say how many tries an error took, when it took more than one."""
+    if tries < 2:
+        return error
+    return replace(error, message=f"{error.message} ({tries} tries)")
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -215,10 +222,10 @@ class KieClient:
             if not isinstance(result, FetchError) or not result.retryable:
                 return result
             if tries >= self.options.max_retries:
-                return result
+                return _after_tries(result, tries + 1)
             delay = self._delay(tries, result.retry_after)
             if delay is None:
-                return result
+                return _after_tries(result, tries + 1)
             tries += 1
             log.info(
                 "retry %d in %.2fs after %s: %s",

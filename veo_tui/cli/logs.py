@@ -32,6 +32,9 @@ def setup_logging(config: Config) -> Path | None:
         return None
     path = log_path()
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Private from the start: logs hold task ids and prompts.
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -85,7 +85,9 @@ def text_line(task_id: str, result: FetchResult, id_width: int) -> str:
             running = (datetime.now(UTC) - result.created_at).total_seconds()
             duration = human_duration(running) + "…"
         detail = _detail(result)
-    shown_id = inert(task_id, limit=id_width).ljust(id_width)
+    # Never cut: scripts take the first field as the id. Longer ids only
+    # push their own line's columns out.
+    shown_id = inert(task_id).ljust(id_width)
     return (
         f"{shown_id}  {state:<10}  {duration:>7}  {inert(detail, limit=400)}".rstrip()
     )

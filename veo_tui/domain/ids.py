@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from veo_tui.domain.text import inert
 
 MAX_TASK_ID_LENGTH = 128
-_SEPARATORS = re.compile(r"[\s,]+")
+# Pasted lists often come as JSON or quoted: brackets and quotes separate too.
+_SEPARATORS = re.compile(r"[\s,;\[\]\"']+")
 _FORBIDDEN = re.compile(
     r"[\s\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
 )
@@ -36,10 +37,12 @@ def check_task_id(raw: str) -> str:
         )
     bad = _FORBIDDEN.search(task_id)
     if bad is not None:
-        what = "whitespace" if bad.group().isspace() else "a control character"
+        char = bad.group()
+        what = "whitespace" if char.isspace() else "a control character"
+        # Named by code point: the character itself may be invisible.
         raise InvalidTaskId(
             f"task id {inert(task_id, limit=60)} contains {what} "
-            f"({inert(bad.group())!s} at position {bad.start() + 1})"
+            f"(U+{ord(char):04X} at position {bad.start() + 1})"
         )
     return task_id
 

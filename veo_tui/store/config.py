@@ -270,7 +270,7 @@ def _read_file(path: Path | None, explicit: bool) -> dict[str, dict[str, Any]]:
             )
         if not isinstance(table, dict):
             raise ConfigError(
-                f"Cannot read {path}: {section} must be a table, [{section}]"
+                f"Cannot read {path}: {section} must be a table: write [{section}]"
             )
         for name, value in table.items():
             key = SCHEMA[section].get(name)
@@ -296,7 +296,8 @@ def _describe(value: Any) -> str:
         float: "a number",
         str: "a string",
     }.get(type(value), f"a {type(value).__name__}")
-    shown = repr(value)
+    # As TOML writes them: true/false, not Python's True/False.
+    shown = str(value).lower() if isinstance(value, bool) else repr(value)
     if len(shown) > 40:
         shown = shown[:39] + "…"
     return f"{shown} ({kind})"
@@ -316,4 +317,17 @@ def _check_base_url(value: str, where: str) -> str:
         )
     if parts.query or parts.fragment:
         raise ConfigError(f"{where} must not have a query or fragment, got {value!r}")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(
+            f"{where} must not hold a user name or password (the key goes in "
+            f"KIE_API_KEY), got {value!r}"
+        )
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        raise ConfigError(
+            f"{where} has no valid port (1 to 65535), got {value!r}"
+        ) from None
+    if parts.port == 0:
+        raise ConfigError(f"{where} has no valid port (1 to 65535), got {value!r}")
     return url

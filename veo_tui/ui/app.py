@@ -37,7 +37,14 @@ from veo_tui.domain import (
 )
 from veo_tui.store.prefs import Prefs
 from veo_tui.store.watchlist import WatchEntry, WatchlistStore
-from veo_tui.ui.cells import BADGES, COLUMNS, IdText, row_cells
+from veo_tui.ui.cells import (
+    BADGES,
+    COLUMNS,
+    PENDING_BADGE,
+    IdText,
+    is_pending,
+    row_cells,
+)
 from veo_tui.ui.clipboard import clipboard_command, copy_with_system_tool
 from veo_tui.ui.details import DetailsPanel, UrlAction
 from veo_tui.ui.dialogs import AddDialog, HelpScreen, IdsAdded
@@ -92,27 +99,28 @@ class VeoTuiApp(App[int]):
     ]
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Footer order: what matters most first, so a narrow terminal keeps it.
         Binding("a", "add", "Add"),
-        Binding("d,delete", "remove", "Remove"),
-        Binding("u", "undo", "Undo"),
-        Binding("space", "mark", "Mark", show=False),
-        Binding("c", "copy_url", "Copy URL"),
-        Binding("y", "copy_id", "Copy id", show=False),
-        Binding("o", "open_url", "Open"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("R", "refresh_all", "Refresh all", show=False),
-        Binding("p", "toggle_pause", "Pause"),
-        Binding("slash", "filter", "Filter"),
-        Binding("s", "sort", "Sort"),
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
+        Binding("d,delete", "remove", "Remove"),
+        Binding("c", "copy_url", "Copy URL"),
+        Binding("o", "open_url", "Open"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("slash", "filter", "Filter"),
+        Binding("s", "sort", "Sort"),
+        Binding("p", "toggle_pause", "Pause"),
+        Binding("u", "undo", "Undo", show=False),
+        Binding("space", "mark", "Mark", show=False),
+        Binding("y", "copy_id", "Copy id", show=False),
+        Binding("R", "refresh_all", "Refresh all", show=False),
     ]
 
     KEYS_HELP: ClassVar[list[tuple[str, str]]] = [
         ("a", "add task ids (paste many at once)"),
         ("d / Delete", "remove the selected or marked tasks"),
         ("u", "undo the last removal"),
-        ("space", "mark or unmark the task under the cursor"),
+        ("space", "mark or unmark the task, and move to the next"),
         ("c", "copy the first result URL"),
         ("y", "copy the task id"),
         ("o", "open the first result URL in the browser"),
@@ -443,10 +451,13 @@ class VeoTuiApp(App[int]):
     def update_topbar(self) -> None:
         status = self.engine.status()
         counts = dict.fromkeys(State, 0)
-        queued = 0
+        queued = pending = 0
+        now = self.clock()
         for entry in self.entries.values():
             if entry.record is None:
                 queued += 1
+            elif is_pending(entry, now, self.grace):
+                pending += 1
             else:
                 counts[entry.record.state] += 1
         bar = Text()
@@ -465,6 +476,11 @@ class VeoTuiApp(App[int]):
                 badge = BADGES[state]
                 word = "" if compact else f" {badge.word}"
                 bar.append(f"{badge.glyph} {count}{word}  ", style=badge.style)
+        if pending:
+            word = "" if compact else " pending"
+            bar.append(
+                f"{PENDING_BADGE.glyph} {pending}{word}  ", style=PENDING_BADGE.style
+            )
         if queued:
             bar.append(f"· {queued}{'' if compact else ' queued'}  ", style="dim")
         bar.append(f"sort: {self.sort_by}", style="dim")
@@ -766,15 +782,21 @@ class VeoTuiApp(App[int]):
             )
             return
         self.open_url(url)
-        self.notify(f"Opening {inert(url, limit=300)}", markup=False)
+        self.notify(
+            f"Asked the browser to open {inert(url, limit=300)}\n"
+            "(if nothing opens, press c to copy it)",
+            markup=False,
+        )
 
     def action_refresh(self) -> None:
+        self._check_key()  # the user may have just fixed the key
         ids = self.selected_ids()
         if ids:
             self.engine.refresh(ids)
             self.notify(f"Checking {len(ids)} task(s) now.", markup=False, timeout=2)
 
     def action_refresh_all(self) -> None:
+        self._check_key()
         if self.entries:
             self.engine.refresh(list(self.entries))
             self.notify(

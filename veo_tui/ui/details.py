@@ -33,11 +33,13 @@ from veo_tui.ui.cells import (
 def _when(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "-"
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC · {ago(moment, now)}"
+    seconds = (now - moment).total_seconds()
+    when = human_duration(seconds) + " ago" if seconds >= 60 else ago(moment, now)
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC · {when}"
 
 
 def _line(label: str, value: str | Text, style: str = "") -> Text:
-    text = Text(f"{label:<11}", style="dim")
+    text = Text(f"{label:<12}", style="dim")
     text.append(value if isinstance(value, Text) else Text(value, style=style))
     return text
 
