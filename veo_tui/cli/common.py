@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 
 from veo_tui.api import ApiOptions, InsecureKeyError
+from veo_tui.domain import InvalidTaskId, check_task_id
 from veo_tui.store.config import Config, key_file_is_exposed
 
 EXIT_OK = 0
@@ -72,3 +74,25 @@ def client_options(config: Config, *, warn: bool = True) -> ApiOptions:
         )
     except InsecureKeyError as error:
         raise UsageError(str(error)) from None
+
+
+def checked_ids(raw_ids: Sequence[str], *, label: str = "argument") -> list[str]:
+    """The distinct ids in order, or a :class:`UsageError` naming the bad ones.
+
+    Nothing is done with any id while one is bad: a paste accident costs no
+    request and changes no file.
+    """
+    ids: dict[str, None] = {}
+    problems: list[str] = []
+    for position, raw in enumerate(raw_ids, start=1):
+        try:
+            ids[check_task_id(raw)] = None
+        except InvalidTaskId as error:
+            problems.append(f"{label} {position}: {error}")
+    if problems:
+        shown = "\n  ".join(problems[:20])
+        more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise UsageError(f"refusing bad task ids, nothing was done:\n  {shown}{more}")
+    if not ids:
+        raise UsageError("no task ids given")
+    return list(ids)

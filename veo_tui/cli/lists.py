@@ -12,10 +12,10 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from veo_tui.cli.common import EXIT_OK, UsageError
+from veo_tui.cli.common import EXIT_OK, UsageError, checked_ids
 from veo_tui.cli.output import task_json, text_line
-from veo_tui.domain import FetchResult, State, TaskRecord, check_task_id, inert, iso_utc
-from veo_tui.domain.ids import InvalidTaskId, split_task_ids
+from veo_tui.domain import FetchResult, State, TaskRecord, inert, iso_utc
+from veo_tui.domain.ids import split_task_ids
 from veo_tui.store.config import load_config
 from veo_tui.store.watchlist import (
     WatchEntry,
@@ -70,28 +70,12 @@ def watchlist_store(args: argparse.Namespace) -> WatchlistStore:
 
 def _ids_from(raw: list[str]) -> list[str]:
     """Ids from arguments, ``-`` standing for standard input; refuses bad ones."""
+    if "-" not in raw:
+        return checked_ids(raw)
     pieces: list[str] = []
     for argument in raw:
-        if argument == "-":
-            pieces.extend(_stdin_ids())
-        else:
-            pieces.append(argument)
-    problems: list[str] = []
-    ids: dict[str, None] = {}
-    for piece in pieces:
-        try:
-            ids[check_task_id(piece)] = None
-        except InvalidTaskId as error:
-            problems.append(str(error))
-    if problems:
-        shown = "\n  ".join(problems[:20])
-        more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise UsageError(
-            f"refusing bad task ids, nothing was changed:\n  {shown}{more}"
-        )
-    if not ids:
-        raise UsageError("no task ids given")
-    return list(ids)
+        pieces.extend(_stdin_ids() if argument == "-" else [argument])
+    return checked_ids(pieces, label="id")
 
 
 def _stdin_ids() -> list[str]:

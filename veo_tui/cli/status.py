@@ -15,15 +15,19 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from veo_tui.api import ApiOptions, KieClient, mask_key
-from veo_tui.cli.common import EXIT_FETCH, EXIT_OK, UsageError, client_options
+from veo_tui.cli.common import (
+    EXIT_FETCH,
+    EXIT_OK,
+    UsageError,
+    checked_ids,
+    client_options,
+)
 from veo_tui.cli.logs import setup_logging
 from veo_tui.cli.output import json_line, text_line
 from veo_tui.domain import (
     FetchError,
     FetchErrorKind,
     FetchResult,
-    InvalidTaskId,
-    check_task_id,
 )
 from veo_tui.store.config import ENV_KEY, Config, load_config
 
@@ -59,22 +63,6 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="requests in flight at once (default: poll.concurrency, 8)",
     )
     parser.set_defaults(run=run)
-
-
-def checked_ids(raw_ids: Sequence[str]) -> list[str]:
-    """The distinct ids in order, or a :class:`UsageError` naming the bad ones."""
-    ids: dict[str, None] = {}
-    problems: list[str] = []
-    for position, raw in enumerate(raw_ids, start=1):
-        try:
-            ids[check_task_id(raw)] = None
-        except InvalidTaskId as error:
-            problems.append(f"argument {position}: {error}")
-    if problems:
-        raise UsageError(
-            "refusing bad task ids, nothing was fetched:\n  " + "\n  ".join(problems)
-        )
-    return list(ids)
 
 
 def api_options(config: Config) -> ApiOptions:

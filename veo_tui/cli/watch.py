@@ -28,12 +28,13 @@ from veo_tui.cli.common import (
     EXIT_OK,
     EXIT_TIMEOUT,
     UsageError,
+    checked_ids,
 )
 from veo_tui.cli.dashboard import poll_settings
 from veo_tui.cli.lists import watchlist_store
 from veo_tui.cli.logs import setup_logging
 from veo_tui.cli.output import json_line, text_line
-from veo_tui.cli.status import api_options, checked_ids
+from veo_tui.cli.status import api_options
 from veo_tui.domain import FetchError, FetchErrorKind, FetchResult, State, TaskRecord
 from veo_tui.polling.poller import Poller, PollResult
 from veo_tui.polling.scheduler import PollSettings, Scheduler
