@@ -688,3 +688,13 @@ async def test_ids_added_and_removed_by_another_process_appear(
         await pilot.pause()
 
         assert table_ids(app) == ["cli1"]
+
+
+async def test_an_unknown_remembered_theme_is_ignored(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    prefs = Prefs(tmp_path / "prefs.toml", theme="no-such-theme")
+    app = make_app(prefs=prefs)
+
+    async with app.run_test():
+        assert app.theme == "textual-dark"

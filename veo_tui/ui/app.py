@@ -19,7 +19,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -162,7 +162,7 @@ class VeoTuiApp(App[int]):
         self._no_key_message = self.options.no_key_message
         self._ticks = 0
         self._saver: Worker[None] | None = None
-        if prefs is not None and prefs.theme:
+        if prefs is not None and prefs.theme in self.available_themes:
             self.theme = prefs.theme
 
     # Layout
@@ -833,10 +833,9 @@ class VeoTuiApp(App[int]):
             box.display = False
         self.table.focus()
 
-    def on_key(self, event: object) -> None:
-        key = getattr(event, "key", None)
+    def on_key(self, event: events.Key) -> None:
         box = self.filter_box
-        if key == "escape" and (box.has_focus or self.filter_text):
+        if event.key == "escape" and (box.has_focus or self.filter_text):
             box.value = ""
             box.display = False
             self.table.focus()
