@@ -18,7 +18,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from _common import Row, generating_record, print_table, success_record, task_id
+from _common import (
+    Row,
+    generating_record,
+    print_table,
+    success_record,
+    task_id,
+    verdict,
+)
 
 from veo_tui.polling import PollSettings, Scheduler
 
@@ -107,28 +114,24 @@ def case(name: str, finish: dict[str, float]) -> list[Row]:
             f"[{name}]   fewer than the fixed 3 s poll",
             f"{fewer:.1f}x",
             f">= {MIN_FEWER:g}x",
-            verdict_of(fewer >= MIN_FEWER),
+            verdict(fewer >= MIN_FEWER),
         ),
         Row(
             f"[{name}]   every finish seen",
             f"{len(ours.seen_at)}/{len(finish)}",
             f"{len(finish)}/{len(finish)}",
-            verdict_of(all_seen),
+            verdict(all_seen),
         ),
         Row(
             f"[{name}]   worst delay finish -> shown",
             f"{worst:.1f} s ({ratio:.2f} of interval)",
             "<= 1 interval",
-            verdict_of(ratio <= 1.0 and all_seen),
+            verdict(ratio <= 1.0 and all_seen),
         ),
         Row(f"[{name}]   largest interval in force at a finish", f"{gap:.1f} s"),
         Row(f"[{name}] reference: fixed 3 s poll, requests", f"{reference.requests:,}"),
         Row(f"[{name}] reference: worst delay", f"{ref_worst:.1f} s"),
     ]
-
-
-def verdict_of(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def main() -> None:
