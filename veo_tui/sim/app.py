@@ -304,9 +304,10 @@ class SimApp:
 
     The front counts requests by path (so tests can see that a client really
     retried), adds the configured latency and breaks the API requests the fault
-    plan picks, as a CDN and a gateway do in front of kie.ai; everything else
-    reaches the endpoints. ``state`` may be swapped between requests, which lets
-    a test suite reuse one server with a fresh world per test.
+    plan picks, as a CDN and a gateway do in front of kie.ai, and the video
+    downloads a test forces a fault on; everything else reaches the endpoints.
+    ``state`` may be swapped between requests, which lets a test suite reuse
+    one server with a fresh world per test.
     """
 
     def __init__(self, state: SimState) -> None:
@@ -330,14 +331,16 @@ class SimApp:
             return
         path: str = scope["path"]
         self.state.requests[path] += 1
-        if not path.startswith("/api/"):
-            await self.app(scope, receive, send)
-            return
+        if path.startswith("/api/"):
+            delay = self.state.faults.delay()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            kind = self.state.faults.choose()
+        elif path.startswith("/files/"):
+            kind = self.state.faults.choose_file()
+        else:
+            kind = None
 
-        delay = self.state.faults.delay()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        kind = self.state.faults.choose()
         if kind is None:
             await self.app(scope, receive, send)
         elif kind is FaultKind.TRUNCATED_JSON or kind is FaultKind.DROPPED_CONNECTION:

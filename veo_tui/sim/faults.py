@@ -96,6 +96,7 @@ class FaultPlan:
         self._rng = rng
         self._monotonic = monotonic
         self._forced: deque[FaultKind] = deque()
+        self._forced_files: deque[FaultKind] = deque()
         self._maintenance_until = 0.0
         self._lock = threading.Lock()
 
@@ -103,6 +104,20 @@ class FaultPlan:
         """Make the next ``times`` API requests meet ``kind``, whatever the rates."""
         with self._lock:
             self._forced.extend([kind] * times)
+
+    def force_file(self, kind: FaultKind, times: int = 1) -> None:
+        """Make the next ``times`` video downloads meet ``kind``.
+
+        Rates never apply to videos, so that a flaky scenario does not break
+        the downloads it was not written for; only forced faults reach them.
+        """
+        with self._lock:
+            self._forced_files.extend([kind] * times)
+
+    def choose_file(self) -> FaultKind | None:
+        """The fault of the video download being served now, or ``None``."""
+        with self._lock:
+            return self._forced_files.popleft() if self._forced_files else None
 
     def update(self, settings: FaultSettings) -> None:
         """Use new rates and shapes from the next request on."""
@@ -113,6 +128,7 @@ class FaultPlan:
         """Drop forced faults and end any maintenance window."""
         with self._lock:
             self._forced.clear()
+            self._forced_files.clear()
             self._maintenance_until = 0.0
 
     def choose(self) -> FaultKind | None:

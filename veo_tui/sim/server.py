@@ -167,6 +167,13 @@ class RunningSim:
         """Make the next ``times`` API requests meet ``kind``."""
         self.state.faults.force(kind, times)
 
+    def force_file_fault(self, kind: FaultKind, times: int = 1) -> None:
+        """Make the next ``times`` video downloads meet ``kind``.
+
+        ``dropped_connection`` sends the headers and half the body, then closes.
+        """
+        self.state.faults.force_file(kind, times)
+
     def requests_to(self, path: str) -> int:
         """How many requests ``path`` (e.g. ``/api/v1/veo/record-info``) received."""
         return self.state.requests[path]
