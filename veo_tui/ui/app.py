@@ -44,6 +44,7 @@ from veo_tui.ui.cells import (
     IdText,
     is_pending,
     row_cells,
+    set_text,
 )
 from veo_tui.ui.clipboard import clipboard_command, copy_with_system_tool
 from veo_tui.ui.details import DetailsPanel, UrlAction
@@ -55,7 +56,7 @@ DISK_CHECK_TICKS = 2
 """How often (s) the watchlist file is checked for changes made elsewhere."""
 KEY_CHECK_TICKS = 5
 """While the key is missing or refused, the config is read again this often (s)."""
-SAVE_SPACING = 0.5
+SAVE_SPACING = 2.0
 """Seconds between two saves of the watchlist while answers keep coming."""
 _STATE_ORDER = {
     State.FAILED: 0,
@@ -284,6 +285,11 @@ class VeoTuiApp(App[int]):
         """
         table = self.table
         scroll_y = table.scroll_y
+        # The task under the cursor, as the table has it now: a key press may
+        # have moved the cursor before its highlight message reached us.
+        if self._order and table.row_count:
+            row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+            self._cursor_id = row_key.value
         desired = self.visible_ids()
         wanted = set(desired)
         now = self.clock()
@@ -292,6 +298,7 @@ class VeoTuiApp(App[int]):
         for task_id in [key for key in self._cells if key not in wanted]:
             table.remove_row(task_id)
             del self._cells[task_id]
+        added: set[str] = set()
         for task_id in desired:
             if task_id not in self._cells:
                 cells = row_cells(
@@ -299,12 +306,9 @@ class VeoTuiApp(App[int]):
                 )
                 table.add_row(*cells, key=task_id)
                 self._cells[task_id] = tuple(cell.plain for cell in cells)
-        ids = (
-            self._cells.keys()
-            if changed is None
-            else [i for i in changed if i in self._cells]
-        )
-        for task_id in list(ids):
+                added.add(task_id)
+        ids = self._cells.keys() if changed is None else changed
+        for task_id in [i for i in ids if i in self._cells and i not in added]:
             self._update_row(task_id, now)
 
         if desired != self._order:
@@ -486,7 +490,7 @@ class VeoTuiApp(App[int]):
         bar.append(f"sort: {self.sort_by}", style="dim")
         if self.filter_text:
             bar.append(f"  filter: {inert(self.filter_text, limit=30)}", style="dim")
-        self.topbar.update(bar)
+        set_text(self.topbar, bar)
         self._update_banner(status)
 
     def _update_banner(self, status: EngineStatus) -> None:
@@ -507,7 +511,7 @@ class VeoTuiApp(App[int]):
             message = Text(self.options.note, style="italic")
         banner.display = message is not None
         if message is not None:
-            banner.update(message)
+            set_text(banner, message)
             banner.set_class(status.key_refused or bool(self._no_key_message), "-error")
 
     # Results arriving from the engine
@@ -561,7 +565,7 @@ class VeoTuiApp(App[int]):
             self.bell()
 
     def save_updates(self, entries: list[WatchEntry]) -> None:
-        """Queue checked entries for the disk; one writer, at most twice a second.
+        """Queue checked entries for the disk; one writer, every 2 s at most.
 
         Rewriting a 1,000-task file costs tens of milliseconds, so answers
         that arrive while a save runs are gathered into the next one.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rich.text import Text
+from textual.widgets import Static
 
 from veo_tui.domain import (
     FetchError,
@@ -58,6 +59,18 @@ class IdText(Text):
     """A table cell that remembers which task it belongs to (for sorting)."""
 
     task_id: str
+
+
+def set_text(widget: Static, text: Text) -> None:
+    """Update ``widget`` only if ``text`` differs from what it shows.
+
+    ``Static.update`` always costs a layout and a repaint; the live parts are
+    recomputed every second, and mostly come out the same.
+    """
+    if getattr(widget, "_veo_shown", None) == text:
+        return
+    widget._veo_shown = text  # type: ignore[attr-defined]
+    widget.update(text)
 
 
 def plain(text: str | None, *, limit: int | None = None, style: str = "") -> Text:

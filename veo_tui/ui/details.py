@@ -27,6 +27,7 @@ from veo_tui.ui.cells import (
     expires_in,
     fetch_error_word,
     plain,
+    set_text,
 )
 
 
@@ -149,7 +150,7 @@ class DetailsPanel(VerticalScroll):
         panel = self.query_one("#status-panel", Static)
         entry = self._entry
         if entry is None:
-            panel.update(Text("Select a task to see its details.", style="dim"))
+            set_text(panel, Text("Select a task to see its details.", style="dim"))
             return
         now = self._clock()
         badge = badge_for(entry, now, self._grace)
@@ -186,7 +187,7 @@ class DetailsPanel(VerticalScroll):
                 )
         if record is not None and record.message:
             lines.append(_line("kie.ai says", plain(record.message, limit=300)))
-        panel.update(Text("\n").join(lines))
+        set_text(panel, Text("\n").join(lines))
 
     def _render_timings(self) -> None:
         panel = self.query_one("#timings-panel", Static)
@@ -210,7 +211,7 @@ class DetailsPanel(VerticalScroll):
             if left == "gone":
                 text = "results have expired (kie.ai keeps them 14 days)"
             lines.append(_line("Expires", text, "bold red" if warn else ""))
-        panel.update(Text("\n").join(lines))
+        set_text(panel, Text("\n").join(lines))
 
     def _render_error(self) -> None:
         panel = self.query_one("#error-panel", Static)
@@ -238,7 +239,7 @@ class DetailsPanel(VerticalScroll):
         hint = failure_hint(record)
         if hint:
             lines.append(_line("Hint", hint, "italic"))
-        panel.update(Text("\n").join(lines))
+        set_text(panel, Text("\n").join(lines))
 
     def _render_videos(self) -> None:
         record = self._entry.record if self._entry else None
@@ -258,7 +259,7 @@ class DetailsPanel(VerticalScroll):
             lines = [_line("Resolution", plain(resolution))]
             if left != "-":
                 lines.append(_line("Expires in", left, "bold red" if warn else ""))
-            summary.update(Text("\n").join(lines))
+            set_text(summary, Text("\n").join(lines))
         if urls != self._urls:
             self._urls = urls
             # Moving the cursor changes the URLs at every step: reuse the rows
@@ -292,4 +293,4 @@ class DetailsPanel(VerticalScroll):
             text.append("\n")
             text.append(inert(f"{key}: ", limit=40), style="dim")
             text.append(inert(shown, limit=300))
-        panel.update(text)
+        set_text(panel, text)
