@@ -698,3 +698,19 @@ async def test_an_unknown_remembered_theme_is_ignored(
 
     async with app.run_test():
         assert app.theme == "textual-dark"
+
+
+async def test_a_batch_arriving_right_after_a_key_press_keeps_the_new_cursor(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    seed(store, *(entry(t, done(t)) for t in ("a1", "b2", "c3")))
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        app.table.move_cursor(row=2)  # the key press; its message is not handled yet
+        app.apply_entries([app.entries["a1"]])  # a batch lands in between
+        await pilot.pause()
+
+        assert app.selected_id() == "c3"
+        assert app.table.cursor_row == 2
