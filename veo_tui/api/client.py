@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -30,6 +30,9 @@ from veo_tui.domain import (
     FetchErrorKind,
     FetchResult,
     inert,
+    parse_4k,
+    parse_1080p,
+    parse_credits,
     parse_record_info,
 )
 
@@ -37,7 +40,13 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.kie.ai"
 RECORD_INFO_PATH = "/api/v1/veo/record-info"
+CREDIT_PATH = "/api/v1/chat/credit"
+HD_PATH = "/api/v1/veo/get-1080p-video"
+UHD_PATH = "/api/v1/veo/get-4k-video"
 USER_AGENT = f"veo-tui/{__version__} python-httpx/{httpx.__version__}"
+
+
+_T = TypeVar("_T")
 
 
 class InsecureKeyError(ValueError):
@@ -126,6 +135,9 @@ def _after_tries(error: FetchError, tries: int) -> FetchError:
     return replace(error, message=f"{error.message} ({tries} tries)")
 
 
+_NO_KEY = FetchError(FetchErrorKind.AUTH, "no API key is set (KIE_API_KEY)")
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -197,7 +209,7 @@ class KieClient:
     async def record_info(self, task_id: str) -> FetchResult:
         """Fetch and parse one task's record, retrying what may pass."""
         if not self.options.key:
-            return FetchError(FetchErrorKind.AUTH, "no API key is set (KIE_API_KEY)")
+            return _NO_KEY
 
         async def once() -> FetchResult:
             raw = await self._get(RECORD_INFO_PATH, {"taskId": task_id})
@@ -212,20 +224,84 @@ class KieClient:
 
         return await self._with_retries(once)
 
-    async def _with_retries(
-        self, attempt: Callable[[], Awaitable[FetchResult]]
-    ) -> FetchResult:
-        """Run ``attempt`` until a record, a final error, or no retries left."""
+    async def credits(self) -> float | FetchError:
+        """The account's credit balance, fractions as kie.ai gives them."""
+        if not self.options.key:
+            return _NO_KEY
+
+        async def once() -> float | FetchError:
+            raw = await self._get(CREDIT_PATH, {})
+            if isinstance(raw, FetchError):
+                return raw
+            return self._with_retry_after(parse_credits(raw.status, raw.body), raw)
+
+        return await self._with_retries(once)
+
+    async def get_1080p(self, task_id: str, index: int = 0) -> str | FetchError | None:
+        """Ask for a task's 1080p video: its URL when ready, ``None`` while not.
+
+        Free and safe to repeat; kie.ai suggests asking every 20-30 s.
+
+        Args:
+            task_id: A successful 16:9 task.
+            index: Which of the task's videos (0 for the first).
+        """
+        if not self.options.key:
+            return _NO_KEY
+
+        async def once() -> str | FetchError | None:
+            raw = await self._get(HD_PATH, {"taskId": task_id, "index": index})
+            if isinstance(raw, FetchError):
+                return raw
+            return self._with_retry_after(parse_1080p(raw.status, raw.body), raw)
+
+        return await self._with_retries(once)
+
+    async def get_4k(
+        self, task_id: str, index: int = 0
+    ) -> tuple[str, ...] | FetchError | None:
+        """Ask for a task's 4K video: its URLs when ready, ``None`` while not.
+
+        The first request of a task **costs credits**. kie.ai answers a repeat
+        while processing with "4k is processing..." and no charge, but two
+        first requests racing each other may both be charged: never call this
+        twice at once for one task; :func:`veo_tui.api.upscale.follow_4k` with
+        a :class:`~veo_tui.api.upscale.FourKRequests` guard sees to that. It is
+        sent once, without automatic retries, since a lost answer does not
+        prove the request was not taken.
+
+        Args:
+            task_id: A successful task.
+            index: Which of the task's videos (0 for the first).
+        """
+        if not self.options.key:
+            return _NO_KEY
+        raw = await self._request(
+            "POST", UHD_PATH, json={"taskId": task_id, "index": index}
+        )
+        if isinstance(raw, FetchError):
+            return raw
+        return self._with_retry_after(parse_4k(raw.status, raw.body), raw)
+
+    def _with_retry_after(self, result: _T, raw: RawResponse) -> _T:
+        """``result`` with the server's ``Retry-After``, when it is an error."""
+        if isinstance(result, FetchError):
+            retry_after = self._retry_after(raw.headers)
+            return replace(result, retry_after=retry_after)
+        return result
+
+    async def _with_retries(self, attempt: Callable[[], Awaitable[_T]]) -> _T:
+        """Run ``attempt`` until a value, a final error, or no retries left."""
         tries = 0
         while True:
             result = await attempt()
             if not isinstance(result, FetchError) or not result.retryable:
                 return result
             if tries >= self.options.max_retries:
-                return _after_tries(result, tries + 1)
+                return _after_tries(result, tries + 1)  # type: ignore[return-value]
             delay = self._delay(tries, result.retry_after)
             if delay is None:
-                return _after_tries(result, tries + 1)
+                return _after_tries(result, tries + 1)  # type: ignore[return-value]
             tries += 1
             log.info(
                 "retry %d in %.2fs after %s: %s",
@@ -263,9 +339,22 @@ class KieClient:
 
     async def _get(self, path: str, params: dict[str, Any]) -> RawResponse | FetchError:
         """One GET within the size cap and the whole-request timeout."""
+        return await self._request("GET", path, params=params)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+    ) -> RawResponse | FetchError:
+        """One request within the size cap and the whole-request timeout."""
         try:
             async with asyncio.timeout(self.options.timeout):
-                async with self._http.stream("GET", path, params=params) as response:
+                async with self._http.stream(
+                    method, path, params=params, json=json
+                ) as response:
                     body = await self._read_capped(response)
                     return RawResponse(response.status_code, response.headers, body)
         except (TimeoutError, httpx.TimeoutException):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from veo_tui.domain.endpoints import parse_4k, parse_1080p, parse_credits
 from veo_tui.domain.hints import failure_hint
 from veo_tui.domain.ids import InvalidTaskId, ParsedIds, check_task_id, split_task_ids
 from veo_tui.domain.parse import is_web_url, parse_record_info
@@ -31,6 +32,9 @@ __all__ = [
     "inert",
     "is_web_url",
     "iso_utc",
+    "parse_4k",
+    "parse_1080p",
+    "parse_credits",
     "parse_record_info",
     "parse_time",
     "split_task_ids",
