@@ -57,6 +57,10 @@ def _is_bool(v: Any) -> bool:
     return isinstance(v, bool)
 
 
+def _is_path(v: Any) -> bool:
+    return isinstance(v, str) and "\x00" not in v
+
+
 SCHEMA: Mapping[str, Mapping[str, _Key]] = {
     "api": {
         "key": _Key("", _is_str, "a string"),
@@ -81,6 +85,12 @@ SCHEMA: Mapping[str, Mapping[str, _Key]] = {
     },
     "log": {
         "enabled": _Key(False, _is_bool, "true or false"),
+    },
+    "downloads": {
+        "dir": _Key(
+            "", _is_path, "a folder path string ('' for the user's download folder)"
+        ),
+        "auto": _Key(False, _is_bool, "true or false"),
     },
 }
 """Every key the config file may hold: its default, its check, what it expects."""
@@ -107,6 +117,9 @@ class Config:
         log_enabled: Whether to write the log file.
         notify: Whether the dashboard notifies when a task finishes.
         bell: Whether the dashboard rings the bell when a task finishes.
+        download_dir: Where result videos are saved.
+        downloads_auto: Whether the dashboard downloads each task's results
+            when it succeeds while being watched.
     """
 
     path: Path | None
@@ -125,6 +138,13 @@ class Config:
     poll_max_interval: float = 60.0
     poll_grace: float = 120.0
     max_requests_per_second: float = 10.0
+    download_dir: Path = field(default_factory=lambda: default_download_dir())
+    downloads_auto: bool = False
+
+
+def default_download_dir() -> Path:
+    """The user's download folder (``~/Downloads`` on most systems)."""
+    return Path(platformdirs.user_downloads_dir())
 
 
 def default_config_path() -> Path:
@@ -213,7 +233,16 @@ def load_config(
         ),
         poll_grace=float(values["poll"]["grace"]),
         max_requests_per_second=float(values["poll"]["max_requests_per_second"]),
+        download_dir=_download_dir(values["downloads"]["dir"]),
+        downloads_auto=values["downloads"]["auto"],
     )
+
+
+def _download_dir(value: str) -> Path:
+    """``downloads.dir`` as a path: ``~`` expanded, empty for the default."""
+    if not value.strip():
+        return default_download_dir()
+    return Path(value.strip()).expanduser()
 
 
 def key_file_is_exposed(config: Config) -> bool:
