@@ -17,7 +17,7 @@ from veo_tui import __version__
 from veo_tui.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, UsageError, common_options
 from veo_tui.store.config import ConfigError
 
-COMMANDS = ("status", "watch", "lists", "sim")
+COMMANDS = ("status", "watch", "lists", "download", "credits", "sim")
 """Modules of this package that add subcommands (``lists``: add, rm, ls)."""
 
 
