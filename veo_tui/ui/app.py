@@ -52,6 +52,8 @@ from veo_tui.ui.dialogs import AddDialog, HelpScreen, IdsAdded
 from veo_tui.ui.engine import Engine, EngineStatus
 
 SORTS = ("added", "created", "state", "duration")
+FILL_CHUNK = 100
+"""Rows added to the table per repaint (start-up with a long watchlist)."""
 DISK_CHECK_TICKS = 2
 """How often (s) the watchlist file is checked for changes made elsewhere."""
 KEY_CHECK_TICKS = 5
@@ -162,6 +164,7 @@ class VeoTuiApp(App[int]):
         self._unsaved: dict[str, WatchEntry] = {}
         self._no_key_message = self.options.no_key_message
         self._ticks = 0
+        self._filling = False
         self._saver: Worker[None] | None = None
         if prefs is not None and prefs.theme in self.available_themes:
             self.theme = prefs.theme
@@ -298,29 +301,36 @@ class VeoTuiApp(App[int]):
         for task_id in [key for key in self._cells if key not in wanted]:
             table.remove_row(task_id)
             del self._cells[task_id]
-        added: set[str] = set()
-        for task_id in desired:
-            if task_id not in self._cells:
-                cells = row_cells(
-                    self.entries[task_id], now, grace, task_id in self.marks
-                )
-                table.add_row(*cells, key=task_id)
-                self._cells[task_id] = tuple(cell.plain for cell in cells)
-                added.add(task_id)
+        # Rows are added at most FILL_CHUNK at a time, the rest after the
+        # next repaint: a thousand rows at start-up would delay the first frame.
+        missing = [task_id for task_id in desired if task_id not in self._cells]
+        for task_id in missing[:FILL_CHUNK]:
+            cells = row_cells(self.entries[task_id], now, grace, task_id in self.marks)
+            table.add_row(*cells, key=task_id)
+            self._cells[task_id] = tuple(cell.plain for cell in cells)
+        added = set(missing[:FILL_CHUNK])
         ids = self._cells.keys() if changed is None else changed
         for task_id in [i for i in ids if i in self._cells and i not in added]:
             self._update_row(task_id, now)
 
-        if desired != self._order:
-            rank = {task_id: position for position, task_id in enumerate(desired)}
+        shown = [task_id for task_id in desired if task_id in self._cells]
+        if shown != self._order:
+            rank = {task_id: position for position, task_id in enumerate(shown)}
             table.sort(
                 "id",
                 key=lambda cell: rank[cell.task_id] if isinstance(cell, IdText) else 0,
             )
-            self._order = desired
+            self._order = shown
+        if len(missing) > FILL_CHUNK and not self._filling:
+            self._filling = True
+            self.call_after_refresh(self._fill_rest)
         self._restore_cursor(scroll_y)
         self.empty_note.display = not desired
         self._update_empty_text()
+
+    def _fill_rest(self) -> None:
+        self._filling = False
+        self.sync_table(changed=())
 
     def _update_row(self, task_id: str, now: datetime) -> None:
         cells = row_cells(self.entries[task_id], now, self.grace, task_id in self.marks)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
@@ -64,13 +65,28 @@ class IdText(Text):
 def set_text(widget: Static, text: Text) -> None:
     """Update ``widget`` only if ``text`` differs from what it shows.
 
-    ``Static.update`` always costs a layout and a repaint; the live parts are
-    recomputed every second, and mostly come out the same.
+    ``Static.update`` costs a layout of the whole screen unless told the size
+    cannot change. The live parts are recomputed every second and mostly come
+    out the same, or differ only in a few characters on the same lines: those
+    are repainted without a layout.
     """
-    if getattr(widget, "_veo_shown", None) == text:
+    old: Text | None = getattr(widget, "_veo_shown", None)
+    if old == text:
         return
     widget._veo_shown = text  # type: ignore[attr-defined]
-    widget.update(text)
+    width = widget.content_size.width
+    same_shape = (
+        old is not None
+        and width > 0
+        and old.plain.count("\n") == text.plain.count("\n")
+        and _widest(old) <= width
+        and _widest(text) <= width
+    )
+    widget.update(text, layout=not same_shape)
+
+
+def _widest(text: Text) -> int:
+    return max((cell_len(line) for line in text.plain.split("\n")), default=0)
 
 
 def plain(text: str | None, *, limit: int | None = None, style: str = "") -> Text:
