@@ -99,12 +99,12 @@ def test_a_failed_task_names_its_reason(cli: Cli) -> None:
 
 
 def test_a_failed_download_exits_four(cli: Cli, sim: RunningSim) -> None:
-    sim.force_file_fault(FaultKind.SERVER_ERROR)
+    sim.force_file_fault(FaultKind.CDN_REFUSAL)
 
     status, out, _ = cli("download", DONE, "generating")
 
     assert status == 4
-    assert "failed (http): HTTP 500" in out
+    assert "failed (http): HTTP 403" in out
 
 
 def test_a_fetch_error_exits_four(cli: Cli, sim: RunningSim) -> None:

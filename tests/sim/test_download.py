@@ -181,6 +181,17 @@ async def test_a_drop_without_retries_leaves_only_the_part_for_next_time(
     assert not part.exists()
 
 
+async def test_a_passing_server_error_is_retried(sim: RunningSim, folder: Path) -> None:
+    sim.force_file_fault(FaultKind.BAD_GATEWAY)
+    sleep = Instant()
+
+    async with Downloader(folder, sleep=sleep, retry_delay=2) as downloader:
+        result = await downloader.download(TASK, result_url(sim))
+
+    assert result.status is DownloadStatus.SAVED
+    assert sleep.delays == [2]
+
+
 async def test_a_server_without_range_support_restarts_from_zero(
     folder: Path,
 ) -> None:

@@ -215,10 +215,16 @@ def default_http(
 class _Failed(Exception):
     """A download failed in an expected way; carried up to one ``except``."""
 
-    def __init__(self, kind: DownloadErrorKind, message: str) -> None:
+    def __init__(
+        self, kind: DownloadErrorKind, message: str, *, retryable: bool = False
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+        self.retryable = retryable or kind in (
+            DownloadErrorKind.NETWORK,
+            DownloadErrorKind.TIMEOUT,
+        )
 
 
 class _Restart(Exception):
@@ -237,7 +243,8 @@ class Downloader:
         http: An httpx client to share; it must not carry an ``Authorization``
             header. By default the downloader makes (and closes) its own.
         transport: A transport for the downloader's own client (tests).
-        retries: Automatic resumes after a dropped connection or a timeout.
+        retries: Automatic resumes after a dropped connection, a timeout or
+            an HTTP 5xx or 429.
         retry_delay: Seconds before the first automatic resume; doubles after.
         sleep: Awaitable sleep, replaceable so tests need not wait.
         clock: Monotonic seconds, for speed and time left.
@@ -380,11 +387,7 @@ class Downloader:
             try:
                 return await self._fetch(task_id, position, url, part, on_progress)
             except _Failed as error:
-                retryable = error.kind in (
-                    DownloadErrorKind.NETWORK,
-                    DownloadErrorKind.TIMEOUT,
-                )
-                if not retryable or tries >= self._retries:
+                if not error.retryable or tries >= self._retries:
                     raise
                 delay = self._retry_delay * 2.0**tries
                 tries += 1
@@ -542,7 +545,12 @@ def _plan(response: httpx.Response, offset: int) -> tuple[int, int | None]:
             f"HTTP {status} from {host}: the link no longer works (kie.ai keeps "
             "results 14 days, links may die sooner)",
         )
-    raise _Failed(DownloadErrorKind.HTTP, f"HTTP {status} from {host}")
+    # A CDN's 5xx and 429 usually pass; the .part is kept either way.
+    raise _Failed(
+        DownloadErrorKind.HTTP,
+        f"HTTP {status} from {host}",
+        retryable=status >= 500 or status == 429,
+    )
 
 
 def _existing(
