@@ -7,6 +7,7 @@ one-minute 4K render takes no time at all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 import pytest
@@ -191,3 +192,30 @@ async def test_without_a_key_nothing_is_sent(
     assert isinstance(result, FetchError)
     assert result.kind is FetchErrorKind.AUTH
     assert sum(sim.state.requests.values()) == 0
+
+
+async def test_a_cancelled_4k_follow_leaves_a_value_for_whoever_joined(
+    sim: RunningSim, make_client: Callable[..., KieClient]
+) -> None:
+    guard = FourKRequests()
+    client = make_client()
+    asked = asyncio.Event()
+
+    async def forever(seconds: float) -> None:
+        await asyncio.Event().wait()
+
+    first = asyncio.create_task(
+        follow_4k(client, guard, DONE, sleep=forever, on_poll=lambda *_: asked.set())
+    )
+    await asked.wait()
+    joined = asyncio.create_task(follow_4k(client, guard, DONE))
+    await asyncio.sleep(0)
+    first.cancel()
+    result = await joined
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+
+    assert isinstance(result, FetchError)
+    assert "not charged twice" in result.message
+    assert guard.was_requested(DONE)
+    assert not guard.in_flight(DONE)

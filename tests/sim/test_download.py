@@ -271,6 +271,21 @@ async def test_a_cancelled_download_leaves_only_the_part(folder: Path) -> None:
     assert names(folder) == ["t1.mp4.part"]
 
 
+async def test_the_same_file_asked_twice_at_once_is_fetched_once(
+    sim: RunningSim, folder: Path
+) -> None:
+    url = result_url(sim)
+
+    async with Downloader(folder) as downloader:
+        first, second = await asyncio.gather(
+            downloader.download(TASK, url), downloader.download(TASK, url)
+        )
+
+    assert first == second
+    assert first.status is DownloadStatus.SAVED
+    assert sim.requests_to(f"/files/{TASK}/result-0.mp4") == 1
+
+
 async def test_two_urls_of_one_task_are_numbered(sim: RunningSim, folder: Path) -> None:
     urls = [result_url(sim, "result-0"), result_url(sim, "result-1")]
 

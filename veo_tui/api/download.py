@@ -273,6 +273,7 @@ class Downloader:
         self._retry_delay = retry_delay
         self._sleep = sleep
         self._clock = clock
+        self._running: dict[Path, asyncio.Future[DownloadResult]] = {}
 
     async def __aenter__(self) -> Self:
         return self
@@ -318,7 +319,9 @@ class Downloader:
         """Download one video, resuming a ``.part`` left by an earlier try.
 
         Cancelling the awaiting task stops the transfer and leaves the
-        ``.part`` (to resume later) and no final file.
+        ``.part`` (to resume later) and no final file. While a file is being
+        downloaded, a second call for it waits for the first and returns the
+        same result (within this downloader: keep one per process).
 
         Args:
             task_id: The task; the file name is built from it only.
@@ -328,6 +331,45 @@ class Downloader:
             on_progress: Called with a :class:`DownloadProgress` as bytes arrive.
         """
         final = self.directory / download_name(task_id, position, label=label)
+        running = self._running.get(final)
+        if running is not None:
+            # The same file asked for twice (a key pressed again, auto and by
+            # hand): one transfer, two answers, never two writers of a .part.
+            return await asyncio.shield(running)
+
+        flight: asyncio.Future[DownloadResult] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._running[final] = flight
+        try:
+            outcome = await self._download(task_id, url, position, final, on_progress)
+        except BaseException:
+            flight.set_result(
+                DownloadResult(
+                    task_id,
+                    url,
+                    position,
+                    final,
+                    DownloadStatus.FAILED,
+                    _size(final.with_name(final.name + PART_SUFFIX)),
+                    DownloadErrorKind.NETWORK,
+                    "the download was stopped; run again to resume",
+                )
+            )
+            raise
+        finally:
+            del self._running[final]
+        flight.set_result(outcome)
+        return outcome
+
+    async def _download(
+        self,
+        task_id: str,
+        url: str,
+        position: int,
+        final: Path,
+        on_progress: ProgressCallback | None,
+    ) -> DownloadResult:
         part = final.with_name(final.name + PART_SUFFIX)
 
         def result(status: DownloadStatus, size: int = 0) -> DownloadResult:
