@@ -165,6 +165,7 @@ class VeoTuiApp(App[int]):
         self._no_key_message = self.options.no_key_message
         self._ticks = 0
         self._filling = False
+        self._details_due = False
         self._saver: Worker[None] | None = None
         if prefs is not None and prefs.theme in self.available_themes:
             self.theme = prefs.theme
@@ -383,8 +384,16 @@ class VeoTuiApp(App[int]):
 
     @on(DataTable.RowHighlighted, "#tasks")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        task_id = event.row_key.value
-        self._cursor_id = task_id
+        self._cursor_id = event.row_key.value
+        # The panels follow after the cursor has been painted: holding a key
+        # down then moves the cursor at full speed, the panels catch up.
+        if not self._details_due:
+            self._details_due = True
+            self.call_after_refresh(self._show_selected)
+
+    def _show_selected(self) -> None:
+        self._details_due = False
+        task_id = self._cursor_id
         self.details.show(self.entries.get(task_id) if task_id else None)
 
     def selected_id(self) -> str | None:
