@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from veo_tui.api.client import ApiOptions, KieClient
+from veo_tui.api import ApiOptions, KieClient
 from veo_tui.domain import FetchError, FetchErrorKind, FetchResult, State, TaskRecord
 from veo_tui.polling import PauseKind, Poller, PollResult, PollSettings, Scheduler
 

@@ -18,11 +18,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from veo_tui.api.client import KieClient
 from veo_tui.domain import FetchError, FetchErrorKind, FetchResult, TaskRecord
 from veo_tui.polling.scheduler import PauseKind, Scheduler
+
+if TYPE_CHECKING:
+    from veo_tui.api.client import KieClient
 
 log = logging.getLogger(__name__)
 

@@ -198,11 +198,15 @@ class VeoTuiApp(App[int]):
         self._show_store_warnings()
         self.sync_table()
         table.focus()
+        self.set_interval(1.0, self.tick)
+        self.update_topbar()
+        # Polling starts once the first frame is up: it brings in httpx.
+        self.call_after_refresh(self._start_polling)
+
+    def _start_polling(self) -> None:
         polling = self.engine.start(self, list(self.entries.values()))
         if polling is not None:
             self.run_worker(polling, name="poller", group="poller", exclusive=True)
-        self.set_interval(1.0, self.tick)
-        self.update_topbar()
 
     # The widgets, looked up once: timers may still fire while the screen
     # is being torn down, when a query would find nothing.

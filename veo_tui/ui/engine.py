@@ -14,13 +14,16 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from veo_tui.api import ApiOptions, KieClient
+from veo_tui.api.options import ApiOptions
 from veo_tui.domain import FetchError, FetchErrorKind, FetchResult
 from veo_tui.polling.poller import Fetch, Poller, PollResult
 from veo_tui.polling.scheduler import PauseKind, PollSettings, Scheduler
 from veo_tui.store.watchlist import WatchEntry
+
+if TYPE_CHECKING:
+    from veo_tui.api.client import KieClient
 
 
 class EntrySink(Protocol):
@@ -91,6 +94,7 @@ class Engine:
         self._connected = False
         self._paused = False
         self._closing: set[asyncio.Future[None]] = set()
+        self._early_refresh: set[str] = set()
 
     @property
     def active(self) -> bool:
@@ -108,7 +112,7 @@ class Engine:
         if not self.active:
             return None
         if self._fetch_override is None and self.api is not None:
-            self._client = KieClient(self.api)
+            self._client = _client(self.api)
         self._poller = Poller(
             Scheduler(self.settings),
             self._on_batch,
@@ -117,6 +121,9 @@ class Engine:
             wall_clock=self._wall_clock,
         )
         self.track(entries)
+        if self._early_refresh:
+            self._poller.refresh(sorted(self._early_refresh))
+            self._early_refresh.clear()
         return self._poller.run()
 
     async def _fetch(self, task_id: str) -> FetchResult:
@@ -141,7 +148,7 @@ class Engine:
         if fresh is None or (self.api is not None and fresh.key == self.api.key):
             return False, None
         old, self.api = self._client, fresh
-        self._client = KieClient(fresh)
+        self._client = _client(fresh)
         if old is not None and self._sink is not None:
             closing = asyncio.ensure_future(old.aclose())
             self._closing.add(closing)
@@ -169,6 +176,8 @@ class Engine:
     def refresh(self, task_ids: Sequence[str]) -> None:
         """Fetch these now, finished or not; also the way out of a refused key."""
         if self._poller is None:
+            # Asked before polling started (a key pressed at once): keep it.
+            self._early_refresh.update(task_ids)
             return
         if self._poller.scheduler.pause_kind is PauseKind.AUTH:
             self._poller.resume_auth()
@@ -248,3 +257,10 @@ class Engine:
         else:
             self._last_error = None
             self._connected = True
+
+
+def _client(options: ApiOptions) -> KieClient:
+    # Imported here: httpx is not needed until the first request.
+    from veo_tui.api.client import KieClient
+
+    return KieClient(options)
