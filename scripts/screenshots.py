@@ -20,7 +20,13 @@ import respx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.ui.conftest import RECORD_INFO, FakeClock, FakeKie, build_app  # noqa: E402
+from tests.ui.conftest import (  # noqa: E402
+    CREDIT,
+    RECORD_INFO,
+    FakeClock,
+    FakeKie,
+    build_app,
+)
 from tests.ui.scenes import SCENES, SIZES, Scene  # noqa: E402
 from veo_tui.store.watchlist import WatchlistStore  # noqa: E402
 
@@ -33,6 +39,7 @@ async def shoot(scene: Scene, size: tuple[int, int], folder: Path) -> Path:
     kie = FakeKie()
     with respx.mock(assert_all_called=False) as router:
         router.get(RECORD_INFO).mock(side_effect=kie.answer)
+        router.get(CREDIT).mock(side_effect=kie.credit)
         calls = scene.setup(store, kie)
         app = build_app(store, FakeClock())
         async with app.run_test(size=size) as pilot:

@@ -24,6 +24,7 @@ from veo_tui.ui import DashboardOptions, Engine, VeoTuiApp
 NOW = datetime(2026, 12, 3, 12, 0, 0, tzinfo=UTC)
 BASE = "https://api.kie.ai"
 RECORD_INFO = f"{BASE}/api/v1/veo/record-info"
+CREDIT = f"{BASE}/api/v1/chat/credit"
 
 
 class FakeClock:
@@ -108,6 +109,8 @@ class FakeKie:
         self.bodies: dict[str, dict[str, Any] | httpx.Response] = {}
         self.calls: list[str] = []
         self.refused_keys: set[str] = set()
+        self.balance = 35.95
+        self.router: respx.MockRouter | None = None
 
     def answer(self, request: httpx.Request) -> httpx.Response:
         task_id = request.url.params["taskId"]
@@ -120,12 +123,22 @@ class FakeKie:
             return body
         return httpx.Response(200, json=body)
 
+    def credit(self, request: httpx.Request) -> httpx.Response:
+        key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if key in self.refused_keys:
+            return httpx.Response(200, json=REFUSED_BODY)
+        return httpx.Response(
+            200, json={"code": 200, "msg": "success", "data": self.balance}
+        )
+
 
 @pytest.fixture
 def kie() -> Iterator[FakeKie]:
     fake = FakeKie()
     with respx.mock(assert_all_called=False) as router:
         router.get(RECORD_INFO).mock(side_effect=fake.answer)
+        router.get(CREDIT).mock(side_effect=fake.credit)
+        fake.router = router
         yield fake
 
 
@@ -200,7 +213,8 @@ async def settle(pilot: Pilot[Any], app: VeoTuiApp, calls: int, kie: FakeKie) ->
     """Wait until kie.ai has had ``calls`` requests and their answers are shown."""
     for _ in range(200):
         await pilot.pause(0.01)
-        if len(kie.calls) >= calls and not app.engine.busy:
+        credits_known = app.engine.api is None or app.credits_checked
+        if len(kie.calls) >= calls and not app.engine.busy and credits_known:
             await pilot.pause()
             return
     raise AssertionError(f"only {len(kie.calls)} of {calls} requests were made")

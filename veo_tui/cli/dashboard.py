@@ -97,7 +97,11 @@ def _run_app(config: Config, args: argparse.Namespace) -> int:
         store,
         Engine(api, poll_settings(config), key_source=_key_source(args)),
         options=DashboardOptions(
-            notify=config.notify, bell=config.bell, no_key_message=no_key
+            notify=config.notify,
+            bell=config.bell,
+            no_key_message=no_key,
+            download_dir=config.download_dir,
+            downloads_auto=config.downloads_auto,
         ),
         prefs=Prefs.load(),
     )
@@ -125,7 +129,9 @@ def _run_demo() -> int:
         app = VeoTuiApp(
             store,
             Engine(api, DEMO_POLL),
-            options=DashboardOptions(note=note, bell=False),
+            options=DashboardOptions(
+                note=note, bell=False, download_dir=Path(folder) / "downloads"
+            ),
             prefs=Prefs(Path(folder) / "prefs.toml"),
         )
         return app.run() or EXIT_OK

@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events, on, work
@@ -47,11 +48,18 @@ from veo_tui.ui.cells import (
     set_text,
 )
 from veo_tui.ui.clipboard import clipboard_command, copy_with_system_tool
-from veo_tui.ui.details import DetailsPanel, UrlAction
-from veo_tui.ui.dialogs import AddDialog, HelpScreen, IdsAdded
+from veo_tui.ui.details import DetailsPanel, FolderAction, UrlAction
+from veo_tui.ui.dialogs import AddDialog, ConfirmScreen, HelpScreen, IdsAdded
 from veo_tui.ui.engine import Engine, EngineStatus
+from veo_tui.ui.results import TaskExtras, progress_line, saved_file
+
+if TYPE_CHECKING:
+    from veo_tui.api.download import Downloader, DownloadProgress
+    from veo_tui.api.upscale import FourKRequests
 
 SORTS = ("added", "created", "state", "duration")
+CREDITS_EVERY = 300.0
+"""Seconds between two reads of the account balance."""
 FILL_CHUNK = 100
 """Rows added to the table per repaint (start-up with a long watchlist)."""
 DISK_CHECK_TICKS = 2
@@ -83,12 +91,16 @@ class DashboardOptions:
         bell: Ring the terminal bell when a task finishes.
         no_key_message: Shown as a banner when there is no API key.
         note: A line shown under the header (e.g. the demo's explanation).
+        download_dir: Where `D` saves result videos (None: downloads off).
+        downloads_auto: Download each task's results when it succeeds.
     """
 
     notify: bool = True
     bell: bool = True
     no_key_message: str | None = None
     note: str | None = None
+    download_dir: Path | None = None
+    downloads_auto: bool = False
 
 
 class VeoTuiApp(App[int]):
@@ -113,6 +125,9 @@ class VeoTuiApp(App[int]):
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort"),
         Binding("p", "toggle_pause", "Pause"),
+        Binding("D", "download", "Download"),
+        Binding("h", "hd", "1080p", show=False),
+        Binding("K", "uhd", "4K", show=False),
         Binding("u", "undo", "Undo", show=False),
         Binding("space", "mark", "Mark", show=False),
         Binding("y", "copy_id", "Copy id", show=False),
@@ -134,6 +149,10 @@ class VeoTuiApp(App[int]):
         ("s", "change the sort: added, created, state, duration"),
         ("? / F1", "this help"),
         ("ctrl+p", "command palette: every action, and the theme"),
+        ("D", "download the result videos of the selected or marked tasks"),
+        ("h", "ask kie.ai for the 1080p video (16:9 tasks)"),
+        ("K", "ask kie.ai for the 4K video (costs credits; asks first)"),
+        ("Escape", "clear the filter, or cancel downloads under way"),
         ("q", "quit"),
     ]
 
@@ -165,6 +184,12 @@ class VeoTuiApp(App[int]):
         self._no_key_message = self.options.no_key_message
         self._ticks = 0
         self._filling = False
+        self.extras: dict[str, TaskExtras] = {}
+        self.saved_ids: set[str] = set()
+        self.credits: float | None = None
+        self.credits_checked = False
+        self._downloader: Downloader | None = None
+        self._fourk: FourKRequests | None = None
         self._details_due = False
         self._saver: Worker[None] | None = None
         if prefs is not None and prefs.theme in self.available_themes:
@@ -184,6 +209,7 @@ class VeoTuiApp(App[int]):
                 clock=self.clock,
                 grace=self.grace,
                 next_check=self.engine.next_check,
+                extras=self.extras.get,
                 id="details",
             )
         yield Footer()
@@ -207,6 +233,23 @@ class VeoTuiApp(App[int]):
         polling = self.engine.start(self, list(self.entries.values()))
         if polling is not None:
             self.run_worker(polling, name="poller", group="poller", exclusive=True)
+        self._find_saved()
+        self.refresh_credits()
+        self.set_interval(CREDITS_EVERY, self.refresh_credits)
+
+    def _find_saved(self) -> None:
+        """Which tasks were downloaded in an earlier run (their files exist)."""
+        folder = self.options.download_dir
+        if folder is None:
+            return
+        for task_id, entry in self.entries.items():
+            if entry.record is not None and entry.record.state is State.SUCCESS:
+                path = saved_file(folder, task_id)
+                if path is not None:
+                    self.saved_ids.add(task_id)
+                    self._extras(task_id).saved = [path]
+        if self.saved_ids:
+            self.sync_table(self.saved_ids)
 
     # The widgets, looked up once: timers may still fire while the screen
     # is being torn down, when a query would find nothing.
@@ -310,7 +353,13 @@ class VeoTuiApp(App[int]):
         # next repaint: a thousand rows at start-up would delay the first frame.
         missing = [task_id for task_id in desired if task_id not in self._cells]
         for task_id in missing[:FILL_CHUNK]:
-            cells = row_cells(self.entries[task_id], now, grace, task_id in self.marks)
+            cells = row_cells(
+                self.entries[task_id],
+                now,
+                grace,
+                task_id in self.marks,
+                task_id in self.saved_ids,
+            )
             table.add_row(*cells, key=task_id)
             self._cells[task_id] = tuple(cell.plain for cell in cells)
         added = set(missing[:FILL_CHUNK])
@@ -338,7 +387,13 @@ class VeoTuiApp(App[int]):
         self.sync_table(changed=())
 
     def _update_row(self, task_id: str, now: datetime) -> None:
-        cells = row_cells(self.entries[task_id], now, self.grace, task_id in self.marks)
+        cells = row_cells(
+            self.entries[task_id],
+            now,
+            self.grace,
+            task_id in self.marks,
+            task_id in self.saved_ids,
+        )
         old = self._cells[task_id]
         new = tuple(cell.plain for cell in cells)
         if new == old:
@@ -510,6 +565,8 @@ class VeoTuiApp(App[int]):
             )
         if queued:
             bar.append(f"· {queued}{'' if compact else ' queued'}  ", style="dim")
+        if self.credits is not None:
+            bar.append(f"credits {self.credits:g}  ", style="bold")
         bar.append(f"sort: {self.sort_by}", style="dim")
         if self.filter_text:
             bar.append(f"  filter: {inert(self.filter_text, limit=30)}", style="dim")
@@ -563,6 +620,9 @@ class VeoTuiApp(App[int]):
         self.save_updates([self.entries[task_id] for task_id in changed])
         for entry in finished:
             self._announce(entry)
+            record = entry.record
+            if self.options.downloads_auto and record and record.state is State.SUCCESS:
+                self._start_downloads([entry.task_id])
 
     def _announce(self, entry: WatchEntry) -> None:
         record = entry.record
@@ -773,6 +833,221 @@ class VeoTuiApp(App[int]):
             return None
         return urls[0]
 
+    # Keeping results: downloads, 1080p, 4K, credits
+
+    def _extras(self, task_id: str) -> TaskExtras:
+        return self.extras.setdefault(task_id, TaskExtras())
+
+    def _show_if_selected(self, task_id: str) -> None:
+        if self.selected_id() == task_id and task_id in self.entries:
+            self.details.show(self.entries[task_id])
+
+    def _successes(self, ids: Sequence[str]) -> list[str]:
+        done = []
+        for task_id in ids:
+            record = self.entries[task_id].record
+            if record is not None and record.state is State.SUCCESS:
+                done.append(task_id)
+        return done
+
+    def action_download(self) -> None:
+        if self.options.download_dir is None:
+            self.notify("Downloads are off here.", severity="warning", markup=False)
+            return
+        ids = self._successes(self.selected_ids())
+        if not ids:
+            self.notify(
+                "Only finished, successful tasks have videos to download.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self._start_downloads(ids)
+
+    def _start_downloads(self, ids: Sequence[str]) -> None:
+        for task_id in ids:
+            record = self.entries[task_id].record
+            urls = (record.result_urls or record.full_result_urls) if record else ()
+            if urls:
+                self.run_worker(
+                    self._download(task_id, urls),
+                    name=f"download {task_id}",
+                    group="download",
+                )
+
+    async def _download(self, task_id: str, urls: Sequence[str]) -> None:
+        from veo_tui.api.download import Downloader  # httpx: only when needed
+
+        extras = self._extras(task_id)
+        if self._downloader is None:
+            assert self.options.download_dir is not None
+            self._downloader = Downloader(self.options.download_dir)
+
+        def progress(update: DownloadProgress) -> None:
+            extras.download = progress_line(update)
+            self._show_if_selected(task_id)
+
+        extras.download = "starting…"
+        self._show_if_selected(task_id)
+        try:
+            results = await self._downloader.download_task(
+                task_id, urls, on_progress=progress
+            )
+        except asyncio.CancelledError:
+            extras.download = "cancelled (the .part file is kept to resume)"
+            self._show_if_selected(task_id)
+            raise
+        saved = [result.path for result in results if result.ok and result.path]
+        failed = [result for result in results if not result.ok]
+        extras.saved = saved
+        name = inert(task_id, limit=40)
+        if failed:
+            reason = failed[0].message or "unknown error"
+            extras.download = f"failed: {reason}"
+            self.notify(
+                f"Download of {name} failed: {inert(reason, limit=200)}",
+                severity="error",
+                markup=False,
+            )
+        else:
+            extras.download = f"done: {len(saved)} video(s)"
+            self.saved_ids.add(task_id)
+            self.notify(
+                f"Saved {name}: {inert(str(saved[0]), limit=200)}", markup=False
+            )
+        if task_id in self._cells:
+            self._update_row(task_id, self.clock())
+        self._show_if_selected(task_id)
+
+    @on(FolderAction)
+    def _open_folder(self, message: FolderAction) -> None:
+        folder = message.path.parent
+        self.open_url(folder.as_uri())
+        self.notify(f"Opening the folder {inert(str(folder), limit=200)}", markup=False)
+
+    def _upscale_target(self) -> str | None:
+        """The selected task, if it can be upscaled (success, and a client)."""
+        task_id = self.selected_id()
+        if task_id is None or not self._successes([task_id]):
+            self.notify(
+                "Select a successful task first.", severity="warning", markup=False
+            )
+            return None
+        if self.engine.client is None:
+            self.notify(
+                "No API key: 1080p and 4K need one.", severity="warning", markup=False
+            )
+            return None
+        return task_id
+
+    def action_hd(self) -> None:
+        task_id = self._upscale_target()
+        if task_id is None:
+            return
+        record = self.entries[task_id].record
+        ratio = (
+            record.params.get("aspect_ratio", record.params.get("aspectRatio"))
+            if record
+            else None
+        )
+        if ratio not in (None, "16:9"):
+            self.notify(
+                f"1080p is for 16:9 videos; this one is {inert(str(ratio), limit=10)}.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.run_worker(
+            self._follow_hd(task_id), group="upscale", name=f"1080p {task_id}"
+        )
+
+    async def _follow_hd(self, task_id: str) -> None:
+        from veo_tui.api.upscale import follow_1080p
+
+        client = self.engine.client
+        if client is None:
+            return
+        extras = self._extras(task_id)
+
+        def polled(count: int, result: object) -> None:
+            extras.hd_note = f"processing at kie.ai (check {count})…"
+            self._show_if_selected(task_id)
+
+        extras.hd_note = "asking kie.ai…"
+        self._show_if_selected(task_id)
+        result = await follow_1080p(client, task_id, on_poll=polled)
+        if isinstance(result, str):
+            extras.hd_url, extras.hd_note = result, "ready"
+            self.notify(f"1080p ready for {inert(task_id, limit=40)}.", markup=False)
+        else:
+            extras.hd_note = f"failed: {result.message}"
+        self._show_if_selected(task_id)
+
+    def action_uhd(self) -> None:
+        task_id = self._upscale_target()
+        if task_id is None:
+            return
+        if self._fourk is not None and self._fourk.was_requested(task_id):
+            # Already paid for: follow it again, which sends no new request.
+            self.run_worker(
+                self._follow_uhd(task_id), group="upscale", name=f"4k {task_id}"
+            )
+            return
+        question = Text()
+        question.append("Get the 4K video?\n\n", style="bold")
+        question.append(f"Task {inert(task_id, limit=60)}\n")
+        question.append("kie.ai charges credits for 4K", style="bold yellow")
+        if self.credits is not None:
+            question.append(f" (balance: {self.credits:g})")
+        question.append(". It is requested once; asking again does not charge twice.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(
+                    self._follow_uhd(task_id), group="upscale", name=f"4k {task_id}"
+                )
+
+        self.push_screen(ConfirmScreen(question), answered)
+
+    async def _follow_uhd(self, task_id: str) -> None:
+        from veo_tui.api.upscale import FourKRequests, follow_4k
+
+        client = self.engine.client
+        if client is None:
+            return
+        if self._fourk is None:
+            self._fourk = FourKRequests()
+        extras = self._extras(task_id)
+
+        def polled(count: int, result: object) -> None:
+            extras.uhd_note = f"processing at kie.ai (check {count})…"
+            if count == 1:
+                self.refresh_credits()  # the request has been charged
+            self._show_if_selected(task_id)
+
+        extras.uhd_note = "requested…"
+        self._show_if_selected(task_id)
+        result = await follow_4k(client, self._fourk, task_id, on_poll=polled)
+        if isinstance(result, tuple):
+            extras.uhd_urls, extras.uhd_note = result, "ready"
+            self.notify(f"4K ready for {inert(task_id, limit=40)}.", markup=False)
+        else:
+            extras.uhd_note = f"failed: {result.message}"
+        self.refresh_credits()
+        self._show_if_selected(task_id)
+
+    @work(group="credits", exclusive=True)
+    async def refresh_credits(self) -> None:
+        """Read the account balance for the header."""
+        client = self.engine.client
+        if client is None:
+            return
+        balance = await client.credits()
+        self.credits_checked = True
+        if isinstance(balance, float | int):
+            self.credits = float(balance)
+            self.update_topbar()
+
     @on(UrlAction)
     def _url_action(self, message: UrlAction) -> None:
         if message.action == "copy":
@@ -861,11 +1136,25 @@ class VeoTuiApp(App[int]):
         self.table.focus()
 
     def on_key(self, event: events.Key) -> None:
+        if event.key != "escape":
+            return
         box = self.filter_box
-        if event.key == "escape" and (box.has_focus or self.filter_text):
+        if box.has_focus or self.filter_text:
             box.value = ""
             box.display = False
             self.table.focus()
+            return
+        running = [
+            w for w in self.workers if w.group == "download" and not w.is_finished
+        ]
+        for worker in running:
+            worker.cancel()
+        if running:
+            self.notify(
+                f"Cancelled {len(running)} download(s); the .part files are kept "
+                "to resume.",
+                markup=False,
+            )
 
     def action_sort(self) -> None:
         self.sort_by = SORTS[(SORTS.index(self.sort_by) + 1) % len(SORTS)]
@@ -891,6 +1180,9 @@ class VeoTuiApp(App[int]):
             ("toggle_pause", "Pause or resume", "Pause or resume auto refresh"),
             ("filter", "Filter", "Filter by id, prompt or state"),
             ("sort", "Change sort", "Cycle the sort: added, created, state, duration"),
+            ("download", "Download videos", "Save the selected tasks' videos"),
+            ("hd", "Get 1080p", "Ask kie.ai for the 1080p video (16:9)"),
+            ("uhd", "Get 4K", "Ask kie.ai for the 4K video (costs credits)"),
             ("help", "Help", "Show every key"),
         ):
             yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
@@ -901,6 +1193,9 @@ class VeoTuiApp(App[int]):
             self.prefs.save()
 
     async def action_quit(self) -> None:
+        if self._downloader is not None:
+            with contextlib.suppress(Exception):
+                await self._downloader.aclose()
         await self.engine.stop()
         if self._unsaved:
             # Whatever came in since the last save, so a restart shows it.

@@ -214,7 +214,11 @@ def prompt_start(record: TaskRecord | None, width: int = 36) -> Text:
 
 
 def row_cells(
-    entry: WatchEntry, now: datetime, grace: timedelta, marked: bool
+    entry: WatchEntry,
+    now: datetime,
+    grace: timedelta,
+    marked: bool,
+    saved: bool = False,
 ) -> tuple[Text, ...]:
     """Every cell of one row, in column order (see :data:`COLUMNS`)."""
     record = entry.record
@@ -227,7 +231,10 @@ def row_cells(
         Text(ago(record.created_at if record else None, now)),
         Text(elapsed(record, now)),
         plain(record.resolution if record else None, limit=6),
-        Text(expiry, style="bold red" if warn else ""),
+        # Downloaded results are safe whatever kie.ai deletes.
+        Text("✔ saved", style="green")
+        if saved
+        else Text(expiry, style="bold red" if warn else ""),
         checked_cell(entry, now),
         prompt_start(record, width=40),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -29,6 +30,17 @@ from veo_tui.ui.cells import (
     plain,
     set_text,
 )
+from veo_tui.ui.results import TaskExtras
+
+
+def _extra_notes(extras: TaskExtras | None) -> list[tuple[str, str]]:
+    if extras is None:
+        return []
+    notes = [("Download", extras.download), ("1080p", extras.hd_note)]
+    notes.append(("4K", extras.uhd_note))
+    if extras.saved:
+        notes.append(("Saved", ", ".join(str(path) for path in extras.saved)))
+    return [(label, note) for label, note in notes if note]
 
 
 def _when(moment: datetime | None, now: datetime) -> str:
@@ -43,6 +55,14 @@ def _line(label: str, value: str | Text, style: str = "") -> Text:
     text = Text(f"{label:<12}", style="dim")
     text.append(value if isinstance(value, Text) else Text(value, style=style))
     return text
+
+
+class FolderAction(Message):
+    """The user asked to open the folder a video was saved in."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
 
 
 class UrlAction(Message):
@@ -91,12 +111,14 @@ class DetailsPanel(VerticalScroll):
         clock: Callable[[], datetime],
         grace: timedelta,
         next_check: Callable[[str], datetime | None],
+        extras: Callable[[str], TaskExtras | None] = lambda task_id: None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self._clock = clock
         self._grace = grace
         self._next_check = next_check
+        self._extras = extras
         self._entry: WatchEntry | None = None
         self._urls: tuple[tuple[str, str], ...] = ()
 
@@ -108,6 +130,7 @@ class DetailsPanel(VerticalScroll):
         with Vertical(id="videos-panel", classes="panel"):
             yield Static(id="videos-summary")
             yield Vertical(id="video-urls")
+            yield Button("open folder", id="open-folder", compact=True)
         yield Static(id="timings-panel", classes="panel")
         yield Static(id="request-panel", classes="panel")
 
@@ -242,7 +265,9 @@ class DetailsPanel(VerticalScroll):
         set_text(panel, Text("\n").join(lines))
 
     def _render_videos(self) -> None:
-        record = self._entry.record if self._entry else None
+        entry = self._entry
+        record = entry.record if entry else None
+        extras = self._extras(entry.task_id) if entry else None
         panel = self.query_one("#videos-panel")
         urls: tuple[tuple[str, str], ...] = ()
         if record is not None:
@@ -251,15 +276,24 @@ class DetailsPanel(VerticalScroll):
                 *(("origin", url) for url in record.origin_urls),
                 *(("full", url) for url in record.full_result_urls),
             )
-        panel.display = bool(urls)
-        summary = self.query_one("#videos-summary", Static)
+        if extras is not None:
+            if extras.hd_url:
+                urls = (*urls, ("1080p", extras.hd_url))
+            urls = (*urls, *(("4k", url) for url in extras.uhd_urls))
+        notes = _extra_notes(extras)
+        panel.display = bool(urls or notes)
+        lines: list[Text] = []
         if record is not None and urls:
-            resolution = record.resolution or "unknown"
+            lines.append(_line("Resolution", plain(record.resolution or "unknown")))
             left, warn = expires_in(record, self._clock())
-            lines = [_line("Resolution", plain(resolution))]
-            if left != "-":
+            if extras is not None and extras.saved:
+                lines.append(_line("Expires in", f"{left} (downloaded: safe)", "green"))
+            elif left != "-":
                 lines.append(_line("Expires in", left, "bold red" if warn else ""))
-            set_text(summary, Text("\n").join(lines))
+        lines.extend(_line(label, plain(note, limit=300)) for label, note in notes)
+        set_text(self.query_one("#videos-summary", Static), Text("\n").join(lines))
+        folder = self.query_one("#open-folder", Button)
+        folder.display = bool(extras and extras.saved)
         if urls != self._urls:
             self._urls = urls
             # Moving the cursor changes the URLs at every step: reuse the rows
@@ -272,6 +306,14 @@ class DetailsPanel(VerticalScroll):
                 row.remove()
             if len(urls) > len(rows):
                 holder.mount_all([UrlRow(kind, url) for kind, url in urls[len(rows) :]])
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id != "open-folder":
+            return
+        event.stop()
+        extras = self._extras(self._entry.task_id) if self._entry else None
+        if extras is not None and extras.saved:
+            self.post_message(FolderAction(extras.saved[0]))
 
     def _render_request(self) -> None:
         panel = self.query_one("#request-panel", Static)

@@ -209,6 +209,11 @@ class Engine:
         return self._poller.scheduler.is_pending(task_id, self._clock())
 
     @property
+    def client(self) -> KieClient | None:
+        """The client in use (for credits, 1080p and 4K), if there is a key."""
+        return self._client
+
+    @property
     def busy(self) -> bool:
         """Whether requests are in flight (their answers not yet handed over)."""
         return self._poller is not None and self._poller.in_flight > 0

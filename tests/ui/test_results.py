@@ -1,0 +1,147 @@
+"""Keeping results from the dashboard: downloads, 1080p, 4K and credits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.ui.conftest import BASE, AppFactory, FakeKie, done, entry, seed, settle
+from veo_tui.store.watchlist import WatchlistStore
+from veo_tui.ui.details import UrlRow
+from veo_tui.ui.dialogs import ConfirmScreen
+
+VIDEO = b"\x00\x00\x00\x18ftypmp42" + b"v" * 5000
+
+
+def cdn(kie: FakeKie, task_id: str) -> None:
+    assert kie.router is not None
+    kie.router.get(f"https://cdn.example.com/{task_id}.mp4").mock(
+        return_value=httpx.Response(200, content=VIDEO)
+    )
+
+
+def topbar(app: Any) -> str:
+    return str(app.query_one("#topbar").render())
+
+
+def videos(app: Any) -> str:
+    return str(app.query_one("#videos-summary").render())
+
+
+async def test_header_shows_the_credit_balance(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    seed(store, entry("a1", done("a1")))
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await settle(pilot, app, 0, kie)
+
+        assert "credits 35.95" in topbar(app)
+
+
+async def test_D_downloads_the_videos_and_the_row_says_saved(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie, tmp_path: Path
+) -> None:
+    seed(store, entry("a1", done("a1")))
+    cdn(kie, "a1")
+    app = make_app(download_dir=tmp_path / "videos")
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app, 0, kie)
+        await pilot.press("D")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if "a1" in app.saved_ids:
+                break
+
+        assert (tmp_path / "videos" / "a1.mp4").read_bytes() == VIDEO
+        assert "saved" in app.table.get_cell("a1", "expires").plain
+        assert "downloaded: safe" in videos(app)
+
+
+async def test_videos_downloaded_before_show_as_saved_on_start(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie, tmp_path: Path
+) -> None:
+    seed(store, entry("a1", done("a1")))
+    (tmp_path / "a1.mp4").write_bytes(VIDEO)
+    app = make_app(download_dir=tmp_path)
+
+    async with app.run_test() as pilot:
+        await settle(pilot, app, 0, kie)
+
+        assert app.saved_ids == {"a1"}
+
+
+async def test_h_asks_for_1080p_and_adds_its_url(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    seed(store, entry("a1", done("a1")))
+    assert kie.router is not None
+    hd = kie.router.get(f"{BASE}/api/v1/veo/get-1080p-video").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "code": 200,
+                "msg": "success",
+                "data": {"resultUrl": "https://cdn.example.com/a1-1080p.mp4"},
+            },
+        )
+    )
+    app = make_app()
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app, 0, kie)
+        await pilot.press("h")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if app.extras.get("a1") and app.extras["a1"].hd_url:
+                break
+
+        assert hd.called
+        assert app.extras["a1"].hd_url == "https://cdn.example.com/a1-1080p.mp4"
+        kinds = [row.kind for row in app.query(UrlRow)]
+        assert "1080p" in kinds
+
+
+async def test_K_asks_first_and_a_repeat_does_not_charge_twice(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    seed(store, entry("a1", done("a1")))
+    assert kie.router is not None
+    uhd = kie.router.post(f"{BASE}/api/v1/veo/get-4k-video").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "code": 200,
+                "msg": "success",
+                "data": {"resultUrls": ["https://cdn.example.com/a1-4k.mp4"]},
+            },
+        )
+    )
+    app = make_app()
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app, 0, kie)
+        await pilot.press("K")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "charges credits" in str(app.screen.query_one("Static").render())
+
+        await pilot.press("n")
+        await pilot.pause()
+        assert not uhd.called
+
+        await pilot.press("K", "y")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if app.extras.get("a1") and app.extras["a1"].uhd_urls:
+                break
+        assert app.extras["a1"].uhd_urls == ("https://cdn.example.com/a1-4k.mp4",)
+
+        await pilot.press("K")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert uhd.call_count == 1
