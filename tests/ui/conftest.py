@@ -110,6 +110,7 @@ class FakeKie:
         self.calls: list[str] = []
         self.refused_keys: set[str] = set()
         self.balance = 35.95
+        self.credit_calls = 0
         self.router: respx.MockRouter | None = None
 
     def answer(self, request: httpx.Request) -> httpx.Response:
@@ -124,6 +125,7 @@ class FakeKie:
         return httpx.Response(200, json=body)
 
     def credit(self, request: httpx.Request) -> httpx.Response:
+        self.credit_calls += 1
         key = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if key in self.refused_keys:
             return httpx.Response(200, json=REFUSED_BODY)

@@ -7,7 +7,17 @@ from typing import Any
 
 import httpx
 
-from tests.ui.conftest import BASE, AppFactory, FakeKie, done, entry, seed, settle
+from tests.ui.conftest import (
+    BASE,
+    AppFactory,
+    FakeKie,
+    done,
+    entry,
+    generating_body,
+    seed,
+    settle,
+    success_body,
+)
 from veo_tui.store.watchlist import WatchlistStore
 from veo_tui.ui.details import UrlRow
 from veo_tui.ui.dialogs import ConfirmScreen
@@ -140,8 +150,30 @@ async def test_K_asks_first_and_a_repeat_does_not_charge_twice(
             if app.extras.get("a1") and app.extras["a1"].uhd_urls:
                 break
         assert app.extras["a1"].uhd_urls == ("https://cdn.example.com/a1-4k.mp4",)
+        assert kie.credit_calls >= 2  # read again once the 4K was charged
 
         await pilot.press("K")
         await pilot.pause(0.1)
         assert not isinstance(app.screen, ConfirmScreen)
         assert uhd.call_count == 1
+
+
+async def test_downloads_auto_saves_a_task_that_succeeds_while_watched(
+    make_app: AppFactory, kie: FakeKie, tmp_path: Path
+) -> None:
+    kie.bodies["g1"] = generating_body("g1")
+    cdn(kie, "g1")
+    app = make_app(download_dir=tmp_path, downloads_auto=True)
+
+    async with app.run_test() as pilot:
+        app.add_ids_text("g1")
+        await settle(pilot, app, 1, kie)
+        kie.bodies["g1"] = success_body("g1")
+        await pilot.press("r")
+        await settle(pilot, app, 2, kie)
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if "g1" in app.saved_ids:
+                break
+
+        assert (tmp_path / "g1.mp4").read_bytes() == VIDEO
