@@ -440,3 +440,19 @@ async def test_progress_reports_speed_and_time_left(folder: Path) -> None:
     assert (first.done, first.total) == (1000, 4000)
     assert first.speed == 1000.0
     assert first.eta == 3.0
+
+
+def test_an_id_that_looks_like_another_tasks_second_video_gets_its_own_name() -> None:
+    second_of_x = download_name("x", position=2)
+    own = download_name("x-2")
+
+    assert second_of_x == "x-2.mp4"
+    assert own != second_of_x
+    assert own.startswith("x-2-")
+
+
+def test_an_id_that_looks_like_another_tasks_4k_video_gets_its_own_name() -> None:
+    assert download_name("x-4k") != download_name("x", label="4k")
+    assert download_name("a1b2c3d4-e5f6-7890-abcd-ef1234567890") == (
+        "a1b2c3d4-e5f6-7890-abcd-ef1234567890.mp4"
+    )

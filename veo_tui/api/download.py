@@ -154,13 +154,18 @@ class DownloadResult:
         }
 
 
+_SUFFIX_LIKE = re.compile(r"-(\d{1,3}|1080p|4k)(-\d{1,3})?$", re.IGNORECASE)
+"""The endings :func:`download_name` gives a task's further videos."""
+
+
 def safe_stem(task_id: str) -> str:
     """The task id as a file name stem that is safe on every file system.
 
     Letters, digits, ``.``, ``_`` and ``-`` are kept; anything else (``/``,
     ``:``, control characters, ...) becomes ``_``, a leading ``.`` or ``-`` too.
-    Whenever that changed the id, or it was too long or a reserved device
-    name, a short hash of the whole id is appended, so two different ids never
+    Whenever that changed the id, or it was too long, a reserved device name
+    or ends like a suffix of ours (``-2``, ``-4k``), a short hash of the whole
+    id is appended, so two different ids never
     share a name and the same id always gets the same one.
     """
     stem = _SAFE.sub("_", task_id)
@@ -171,6 +176,9 @@ def safe_stem(task_id: str) -> str:
         or not stem
         or len(stem) > _MAX_STEM
         or stem.split(".")[0].upper() in _RESERVED
+        # An id ending like a suffix we add ("x-2", "x-4k") would share a name
+        # with another task's second or 4K video: hash it apart too.
+        or _SUFFIX_LIKE.search(stem) is not None
     )
     if changed:
         digest = hashlib.sha256(task_id.encode("utf-8", "surrogatepass")).hexdigest()
