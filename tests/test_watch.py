@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -185,12 +186,27 @@ def test_usage_errors_exit_2(
     assert message in capsys.readouterr().err
 
 
-def test_watchlist_with_nothing_unfinished_exits_2(
+def test_watchlist_with_nothing_unfinished_exits_0_and_says_so(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KIE_API_KEY", FAKE_KEY)
 
     status = main(["watch", "--watchlist"])
 
-    assert status == 2
+    assert status == 0
     assert "nothing to watch" in capsys.readouterr().err
+
+
+def test_record_is_null_within_the_grace_is_not_reported_as_not_found(
+    sim: RunningSim, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim.reset(speed=1)
+    out = io.StringIO()
+    runner = Watch(["no-such-task"], json=True, out=out)
+    patient = replace(FAST, grace=60.0)
+
+    status = asyncio.run(runner.run(options(sim), patient, give_up_after=0.5))
+
+    assert status == 3
+    assert out.getvalue() == ""
+    assert "timed out with 1 of 1 task(s) unfinished" in capsys.readouterr().err

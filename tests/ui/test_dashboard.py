@@ -688,6 +688,7 @@ async def test_ids_added_and_removed_by_another_process_appear(
         await pilot.pause()
 
         assert table_ids(app) == ["cli1"]
+        assert "cli1" in shown(app, "#status-panel")  # the panels follow
 
 
 async def test_an_unknown_remembered_theme_is_ignored(
@@ -714,3 +715,17 @@ async def test_a_batch_arriving_right_after_a_key_press_keeps_the_new_cursor(
 
         assert app.selected_id() == "c3"
         assert app.table.cursor_row == 2
+
+
+async def test_marks_land_on_each_row_when_space_is_held_down(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    seed(store, *(entry(t, done(t)) for t in ("a1", "b2", "c3", "d4")))
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        for _ in range(3):  # faster than the highlight messages are handled
+            app.action_mark()
+
+        assert app.marks == {"a1", "b2", "c3"}

@@ -87,13 +87,19 @@ def run(args: argparse.Namespace) -> int:
     """Carry out ``veo-tui watch``."""
     if args.watchlist and args.task_ids:
         raise UsageError("give task ids or --watchlist, not both")
-    if args.timeout is not None and args.timeout <= 0:
+    if args.timeout is not None and not args.timeout > 0:  # NaN too
         raise UsageError(
             f"--timeout must be a positive number of seconds, got {args.timeout:g}"
         )
     config = load_config(args.config, base_url=args.base_url, log=args.log)
     if args.watchlist:
-        task_ids = _unfinished_in_watchlist(args)
+        task_ids, finished_status = _unfinished_in_watchlist(args)
+        if not task_ids:
+            print(
+                "veo-tui: nothing to watch: every task in the watchlist has finished",
+                file=sys.stderr,
+            )
+            return finished_status
     elif args.task_ids:
         task_ids = checked_ids(args.task_ids)
     else:
@@ -113,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
     )
 
 
-def _unfinished_in_watchlist(args: argparse.Namespace) -> list[str]:
+def _unfinished_in_watchlist(args: argparse.Namespace) -> tuple[list[str], int]:
+    """The watchlist's unfinished ids, and the exit status if there are none."""
     store = watchlist_store(args)
     try:
         entries = store.load()
@@ -122,9 +129,10 @@ def _unfinished_in_watchlist(args: argparse.Namespace) -> list[str]:
     ids = [
         e.task_id for e in entries if e.record is None or not e.record.state.is_terminal
     ]
-    if not ids:
-        raise UsageError(f"nothing to watch: every task in {store.path} has finished")
-    return ids
+    failed = any(
+        e.record is not None and e.record.state is not State.SUCCESS for e in entries
+    )
+    return ids, EXIT_FAILED if failed else EXIT_OK
 
 
 @dataclass
@@ -203,6 +211,13 @@ class Watch:
                     await asyncio.gather(drawing, return_exceptions=True)
                 if self.live:
                     self._draw()
+        if timed_out:
+            left = sum(1 for t in self.tasks.values() if not t.final)
+            print(
+                f"veo-tui: timed out with {left} of {len(self.tasks)} task(s) "
+                "unfinished",
+                file=sys.stderr,
+            )
         return self._status(timed_out)
 
     def _on_batch(
@@ -212,6 +227,15 @@ class Watch:
         for item in batch:
             task = self.tasks.get(item.task_id)
             if task is None or task.final is not None:
+                continue
+            result = item.result
+            if (
+                isinstance(result, TaskRecord)
+                and result.state is State.NOT_FOUND
+                and scheduler.is_pending(item.task_id, now)
+            ):
+                # "record is null." soon after the watch began: most likely a
+                # task just created. Say nothing until it shows or the grace ends.
                 continue
             changed = _differs(task.result, item.result)
             task.result = item.result

@@ -418,7 +418,13 @@ class VeoTuiApp(App[int]):
         if table.cursor_row != row:
             table.move_cursor(row=row, animate=False, scroll=False)
             table.scroll_to(y=scroll_y, animate=False, immediate=True)
-        self._cursor_id = self._order[row] if row < len(self._order) else None
+        now_on = self._order[row] if row < len(self._order) else None
+        if now_on != task_id and not self._details_due:
+            # The selected task went away (removed here or elsewhere): the
+            # panels follow the row that took its place.
+            self._details_due = True
+            self.call_after_refresh(self._show_selected)
+        self._cursor_id = now_on
 
     def _update_empty_text(self) -> None:
         empty = self.empty_note
@@ -456,10 +462,16 @@ class VeoTuiApp(App[int]):
         self.details.show(self.entries.get(task_id) if task_id else None)
 
     def selected_id(self) -> str | None:
-        """The task under the cursor, if any row is shown."""
-        if not self._order:
+        """The task under the cursor, if any row is shown.
+
+        Read from the table itself: with keys pressed fast (space held down),
+        the cursor is ahead of the highlight messages that report it.
+        """
+        table = self.table
+        if not self._order or not table.row_count:
             return None
-        return self._cursor_id if self._cursor_id in self._cells else None
+        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return row_key.value if row_key.value in self._cells else None
 
     def selected_ids(self) -> list[str]:
         """The marked tasks, or else the task under the cursor."""
@@ -876,7 +888,7 @@ class VeoTuiApp(App[int]):
                 )
 
     async def _download(self, task_id: str, urls: Sequence[str]) -> None:
-        from veo_tui.api.download import Downloader  # httpx: only when needed
+        from veo_tui.api.download import Downloader, DownloadStatus  # httpx: late
 
         extras = self._extras(task_id)
         if self._downloader is None:
@@ -898,6 +910,7 @@ class VeoTuiApp(App[int]):
             self._show_if_selected(task_id)
             raise
         saved = [result.path for result in results if result.ok and result.path]
+        already = all(r.status is DownloadStatus.ALREADY_DOWNLOADED for r in results)
         failed = [result for result in results if not result.ok]
         extras.saved = saved
         name = inert(task_id, limit=40)
@@ -912,8 +925,9 @@ class VeoTuiApp(App[int]):
         else:
             extras.download = f"done: {len(saved)} video(s)"
             self.saved_ids.add(task_id)
+            verb = "Already downloaded" if already else "Saved"
             self.notify(
-                f"Saved {name}: {inert(str(saved[0]), limit=200)}", markup=False
+                f"{verb} {name}: {inert(str(saved[0]), limit=200)}", markup=False
             )
         if task_id in self._cells:
             self._update_row(task_id, self.clock())

@@ -247,7 +247,7 @@ COLUMNS = (
     ("duration", "Duration", 9),
     ("resolution", "Res", 5),
     ("expires", "Expires", 7),
-    ("checked", "Checked", 12),
+    ("checked", "Checked", 13),
     ("prompt", "Prompt", 40),
 )
 """Column keys, labels and widths.
