@@ -77,6 +77,18 @@ def test_dir_overrides_the_config(cli: Cli, tmp_path: Path) -> None:
     assert (tmp_path / "elsewhere" / f"{DONE}.mp4").exists()
 
 
+def test_dir_that_is_a_file_is_refused_before_any_request(
+    cli: Cli, tmp_path: Path
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+
+    status, _, err = cli("download", "--dir", str(afile), DONE)
+
+    assert status == 2
+    assert "is not a folder" in err
+
+
 def test_a_task_without_results_exits_one(cli: Cli) -> None:
     status, out, _ = cli("download", DONE, "generating")
 

@@ -27,7 +27,13 @@ from veo_tui.api import (
     DownloadStatus,
     KieClient,
 )
-from veo_tui.cli.common import EXIT_FAILED, EXIT_FETCH, EXIT_OK, checked_ids
+from veo_tui.cli.common import (
+    EXIT_FAILED,
+    EXIT_FETCH,
+    EXIT_OK,
+    UsageError,
+    checked_ids,
+)
 from veo_tui.cli.logs import setup_logging
 from veo_tui.cli.status import api_options
 from veo_tui.domain import FetchError, State, TaskRecord, human_duration, inert
@@ -77,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(config)
     options = api_options(config)
     directory = Path(args.dir).expanduser() if args.dir else config.download_dir
+    if directory.exists() and not directory.is_dir():
+        where = "--dir" if args.dir else "downloads.dir"
+        raise UsageError(f"{where}: {directory} is not a folder")
     printer = _Printer(sys.stdout, sys.stderr, json=args.json)
     try:
         return asyncio.run(download_tasks(options, task_ids, directory, printer))
