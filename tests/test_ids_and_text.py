@@ -137,3 +137,10 @@ def test_inert_output_has_no_control_bidi_or_surrogate_character(text: str) -> N
 )
 def test_human_duration(seconds: float | None, shown: str) -> None:
     assert human_duration(seconds) == shown
+
+
+def test_ids_with_bytes_that_are_not_utf8_are_refused() -> None:
+    raw = b"\xff\xfe".decode("utf-8", errors="surrogateescape")  # as argv gives it
+
+    with pytest.raises(InvalidTaskId, match="not UTF-8"):
+        check_task_id(raw)

@@ -17,7 +17,7 @@ MAX_TASK_ID_LENGTH = 128
 # Pasted lists often come as JSON or quoted: brackets and quotes separate too.
 _SEPARATORS = re.compile(r"[\s,;\[\]\"']+")
 _FORBIDDEN = re.compile(
-    r"[\s\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+    r"[\s\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
 )
 
 
@@ -38,7 +38,12 @@ def check_task_id(raw: str) -> str:
     bad = _FORBIDDEN.search(task_id)
     if bad is not None:
         char = bad.group()
-        what = "whitespace" if char.isspace() else "a control character"
+        if char.isspace():
+            what = "whitespace"
+        elif "\ud800" <= char <= "\udfff":
+            what = "bytes that are not UTF-8"
+        else:
+            what = "a control character"
         # Named by code point: the character itself may be invisible.
         raise InvalidTaskId(
             f"task id {inert(task_id, limit=60)} contains {what} "
