@@ -15,7 +15,7 @@ DEFAULT_BASE_URL = "https://api.kie.ai"
 
 
 class InsecureKeyError(ValueError):
-    """The key would travel in clear text to a host that is not this machine."""
+    """The key cannot be sent safely: in clear text to another machine, or at all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,7 @@ class ApiOptions:
     naive_zone: tzinfo = UTC
 
     def __post_init__(self) -> None:
+        check_key_text(self.key)
         check_key_transport(self.base_url, self.key)
 
     def __repr__(self) -> str:
@@ -74,6 +75,23 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def check_key_text(key: str | None) -> None:
+    """Refuse a key that an HTTP header cannot carry, without repeating it.
+
+    A key pasted from a web page may hold a typographic dash or an invisible
+    character; httpx would fail on it deep inside a request.
+
+    Raises:
+        InsecureKeyError: The key holds a character other than printable ASCII.
+    """
+    if key is None or (key.isascii() and key.isprintable() and " " not in key):
+        return
+    raise InsecureKeyError(
+        "the API key holds a character other than printable ASCII (a typographic "
+        "dash or an invisible character, perhaps): copy it again from kie.ai"
+    )
 
 
 def check_key_transport(base_url: str, key: str | None) -> None:
