@@ -267,3 +267,22 @@ def test_watch_reports_the_fault_then_carries_on_to_the_end(
     assert lines[0]["state"] != "success"
     assert lines[-1]["state"] == "success"
     assert lines[-1]["fetch_error"] is None
+
+
+async def test_dashboard_stays_responsive_through_a_latency_spike(
+    sim: RunningSim,
+    store: WatchlistStore,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sim.reset(latency_ms=200)  # slow, but within the client's 0.3 s timeout
+    seed_generating(store)
+    app = fault_app(store, clock, sim.base_url, monkeypatch)
+
+    async with app.run_test() as pilot:
+        await still_answers_keys(pilot, app)  # while the slow request is out
+        await checked(pilot, app, sim, 1)
+
+        assert cell(app, "g1", "state").endswith("generating")
+        assert "⚠" not in cell(app, "g1", "checked")
+        assert "● ok" in shown(app, "#topbar")

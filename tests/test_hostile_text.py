@@ -208,6 +208,21 @@ async def test_the_finish_notification_shows_a_hostile_reason_inert(
         assert app.is_running
 
 
+async def test_titles_never_carry_remote_text(app: VeoTuiApp, kie: FakeKie) -> None:
+    kie.bodies["h1"] = generating_body("h1")
+
+    async with app.run_test(size=(160, 40)) as pilot:
+        app.add_ids_text("h1")
+        await settle(pilot, app, 1, kie)
+        kie.bodies["h1"] = failed_body("h1", HOSTILE)
+        await pilot.press("r")
+        await settle(pilot, app, 2, kie)
+
+        # The terminal's window title, and every notification's title, are ours.
+        assert (app.title, app.sub_title) == ("veo-tui", "")
+        assert {n.title for n in app._notifications} <= {"", "✔ success", "✖ failed"}
+
+
 async def test_the_add_dialog_lists_a_hostile_paste_inert(
     app: VeoTuiApp, kie: FakeKie
 ) -> None:

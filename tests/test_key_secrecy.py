@@ -8,6 +8,7 @@ is how the user tells keys apart); its distinctive middle never.
 from __future__ import annotations
 
 import asyncio
+import logging
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,8 @@ from tests.ui.conftest import (
 )
 from veo_tui.api import ApiOptions, KieClient
 from veo_tui.cli import main
-from veo_tui.store.config import log_path
+from veo_tui.cli.logs import setup_logging
+from veo_tui.store.config import load_config, log_path
 from veo_tui.store.watchlist import WatchlistStore
 
 KEY = "sk-test-SECRET-0000-1111-2222"
@@ -241,3 +243,26 @@ async def test_the_dashboard_never_shows_a_refused_key(
 
     assert "refused" in screenshot
     assert_no_key(screenshot, help_screenshot, *notes)
+
+
+def test_a_logged_traceback_never_holds_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KIE_API_KEY", KEY)
+    config = load_config(environ={"KIE_API_KEY": KEY, "VEO_TUI_LOG": "1"})
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    setup_logging(config)
+    try:
+        try:
+            raise RuntimeError(f"something echoed {KEY}")
+        except RuntimeError:
+            logging.getLogger("veo_tui.test").exception("a failure")
+    finally:
+        for handler in root.handlers[len(handlers) :]:
+            handler.close()
+            root.removeHandler(handler)
+
+    text = log_path().read_text(encoding="utf-8")
+    assert "something echoed [key]" in text
+    assert_no_key(text)

@@ -23,6 +23,15 @@ class _RedactKey(logging.Filter):
         if self._secret in message:
             record.msg = message.replace(self._secret, "[key]")
             record.args = None
+        if record.exc_info:
+            # Formatters use exc_text when set (another handler may have set
+            # it already): scrubbing it scrubs the traceback.
+            text = record.exc_text or logging.Formatter().formatException(
+                record.exc_info
+            )
+            record.exc_text = text.replace(self._secret, "[key]")
+        if record.stack_info:
+            record.stack_info = record.stack_info.replace(self._secret, "[key]")
         return True
 
 
