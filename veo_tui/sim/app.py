@@ -109,7 +109,8 @@ class _Api:
         balance = round(self.state.credits, 2)
         return _json(bodies.envelope(200, "success", balance))
 
-    async def generate(self, request: Request) -> Response:
+    async def _prompted(self, request: Request) -> dict[str, Any] | Response:
+        """The JSON body of a request that must carry a key and a prompt."""
         if not self._authorised(request):
             return _json(bodies.refused_key())
         payload = await _read_json(request)
@@ -119,6 +120,13 @@ class _Api:
         if not isinstance(prompt, str) or not prompt.strip():
             # kie.ai has been seen answering a validation text with code 500.
             return _json(bodies.envelope(500, "prompt: This field is required"))
+        return payload
+
+    async def generate(self, request: Request) -> Response:
+        payload = await self._prompted(request)
+        if isinstance(payload, Response):
+            return payload
+        prompt = str(payload["prompt"])
         model = payload.get("model", "veo3_fast")
         if model not in MODELS:
             return _json(
@@ -140,14 +148,10 @@ class _Api:
         return _json(bodies.envelope(200, "success", {"taskId": task.task_id}))
 
     async def extend(self, request: Request) -> Response:
-        if not self._authorised(request):
-            return _json(bodies.refused_key())
-        payload = await _read_json(request)
-        if payload is None:
-            return _json(bodies.envelope(422, "Invalid request body: expected JSON"))
-        prompt = payload.get("prompt")
-        if not isinstance(prompt, str) or not prompt.strip():
-            return _json(bodies.envelope(500, "prompt: This field is required"))
+        payload = await self._prompted(request)
+        if isinstance(payload, Response):
+            return payload
+        prompt = str(payload["prompt"])
         model = payload.get("model", "fast")
         if model not in EXTEND_MODELS:
             return _json(
