@@ -383,7 +383,7 @@ def test_a_held_lock_times_out_with_a_clear_error(path: Path) -> None:
     waiter = WatchlistStore(path, lock_timeout=0.05)
     holder.add(["a"], T0)
 
-    with holder._lock, pytest.raises(WatchlistError, match="held its lock"):
+    with holder._locked(), pytest.raises(WatchlistError, match="held its lock"):
         waiter.add(["b"], T0)
 
 

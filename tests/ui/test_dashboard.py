@@ -98,6 +98,45 @@ async def test_restart_shows_saved_records_at_once(
         assert kie.calls == []  # a finished task is not polled again
 
 
+async def test_a_long_watchlist_shows_a_screenful_first_then_every_row(
+    make_app: AppFactory, store: WatchlistStore
+) -> None:
+    ids = [f"done{n:03d}" for n in range(250)]
+    seed(store, *(entry(task_id, done(task_id)) for task_id in ids))
+    app = make_app()
+    first_frame: list[int] = []
+
+    async with app.run_test(size=(120, 30)) as pilot:
+        app.call_after_refresh(lambda: first_frame.append(app.table.row_count))
+        for _ in range(20):
+            await pilot.pause()
+
+        assert 30 <= first_frame[0] < 250  # the screen was full at once
+        assert table_ids(app) == ids
+        assert app.selected_id() == "done000"
+
+
+async def test_the_dashboards_own_process_gets_its_garbage_collector_back(
+    make_app: AppFactory, store: WatchlistStore
+) -> None:
+    """Paused while starting (see DashboardOptions.own_process), never left off."""
+    import gc
+
+    seed(store, entry("done1", done("done1")))
+    app = make_app(own_process=True)
+    try:
+        async with app.run_test() as pilot:
+            assert not gc.isenabled()  # starting
+            await pilot.pause()
+            await pilot.pause()
+
+            assert gc.isenabled()
+            assert table_ids(app) == ["done1"]
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 async def test_unfinished_tasks_are_fetched_on_start(
     make_app: AppFactory, kie: FakeKie
 ) -> None:

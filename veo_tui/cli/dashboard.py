@@ -102,6 +102,7 @@ def _run_app(config: Config, args: argparse.Namespace) -> int:
             no_key_message=no_key,
             download_dir=config.download_dir,
             downloads_auto=config.downloads_auto,
+            own_process=True,
         ),
         prefs=Prefs.load(),
     )
@@ -130,7 +131,10 @@ def _run_demo() -> int:
             store,
             Engine(api, DEMO_POLL),
             options=DashboardOptions(
-                note=note, bell=False, download_dir=Path(folder) / "downloads"
+                note=note,
+                bell=False,
+                download_dir=Path(folder) / "downloads",
+                own_process=True,
             ),
             prefs=Prefs(Path(folder) / "prefs.toml"),
         )

@@ -15,18 +15,21 @@ import contextlib
 import json
 import logging
 import os
+import re
 import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
-import filelock
 import platformdirs
 
 from veo_tui.domain import FetchError, FetchErrorKind, FetchResult, State, TaskRecord
+
+if TYPE_CHECKING:
+    import filelock
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +113,13 @@ class WatchlistStore:
     def __init__(self, path: Path, *, lock_timeout: float = LOCK_TIMEOUT) -> None:
         self.path = path
         self.warnings: list[str] = []
-        self._lock = filelock.FileLock(str(path) + ".lock", timeout=lock_timeout)
+        self._lock_timeout = lock_timeout
+        self._lock: filelock.FileLock | None = None
         # The entries as of our last read or write, with the file's identity
         # then: if the file still has it, nobody changed it and parsing again
         # can be skipped.
         self._cache: tuple[tuple[int, int, int, int], list[WatchEntry]] | None = None
+        self._blocks: _Blocks = {}
 
     def load(self) -> list[WatchEntry]:
         """The entries in the order they were added; ``[]`` when there is no file.
@@ -301,11 +306,15 @@ class WatchlistStore:
 
     def _decode(self, raw: bytes) -> list[WatchEntry]:
         try:
-            document = tomllib.loads(raw.decode("utf-8"))
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
             raise _Corrupt(f"not UTF-8 text at byte {error.start + 1}") from None
-        except tomllib.TOMLDecodeError as error:
-            raise _Corrupt(f"not valid TOML: {error}") from None
+        document = _read_own_form(text)
+        if document is None:  # not as veo-tui writes it: let tomllib judge
+            try:
+                document = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as error:
+                raise _Corrupt(f"not valid TOML: {error}") from None
 
         version = document.get("version")
         if not _is_int(version):
@@ -380,19 +389,25 @@ class WatchlistStore:
                 f"Cannot create the folder {self.path.parent}: "
                 f"{error.strerror or error}"
             ) from None
+        import filelock  # here, not at the top: reading needs no lock
+
+        if self._lock is None:
+            self._lock = filelock.FileLock(
+                str(self.path) + ".lock", timeout=self._lock_timeout
+            )
         try:
             with self._lock:
                 yield
         except filelock.Timeout:
             raise WatchlistError(
                 f"Cannot change {self.path}: another veo-tui has held its lock "
-                f"for more than {self._lock.timeout:g} s "
+                f"for more than {self._lock_timeout:g} s "
                 f"(if none is running, delete {self._lock.lock_file})"
             ) from None
 
     def _write(self, entries: list[WatchEntry]) -> None:
         """Replace the file atomically with ``entries``; the lock must be held."""
-        data = _dump(entries).encode("utf-8")
+        data = _dump(entries, self._blocks).encode("utf-8")
         folder = self.path.parent
         self._remove_stale_temporaries()
 
@@ -491,23 +506,118 @@ def _toml_time(moment: datetime) -> str:
     return _utc(moment).isoformat()
 
 
-def _dump(entries: Sequence[WatchEntry]) -> str:
-    lines = [_HEADER, f"version = {FORMAT_VERSION}", f"count = {len(entries)}"]
+_Blocks = dict[str, tuple[WatchEntry, str]]
+"""Each entry's text as last written, by task id (entries are immutable, so
+an entry that is the very same object needs no new text)."""
+
+
+def _dump(entries: Sequence[WatchEntry], memo: _Blocks | None = None) -> str:
+    """The file's text; ``memo`` lends the text of unchanged entries and is
+    refilled with every entry's text."""
+    old = dict(memo) if memo is not None else {}
+    if memo is not None:
+        memo.clear()
+    parts = [_HEADER, f"version = {FORMAT_VERSION}", f"count = {len(entries)}"]
     for entry in entries:
-        lines.append("")
-        lines.append("[[tasks]]")
-        lines.append(f"task_id = {_toml_string(entry.task_id)}")
-        lines.append(f"added_at = {_toml_time(entry.added_at)}")
-        if entry.checked_at is not None:
-            lines.append(f"checked_at = {_toml_time(entry.checked_at)}")
-        if entry.record is not None:
-            lines.append(f"record = {_toml_json(_record_to_json(entry.record))}")
-        if entry.fetch_error is not None:
-            lines.append(
-                f"fetch_error = {_toml_json(_error_to_json(entry.fetch_error))}"
-            )
-    lines.append("")
+        known = old.get(entry.task_id)
+        block = known[1] if known is not None and known[0] is entry else None
+        if block is None:
+            block = _entry_block(entry)
+        if memo is not None:
+            memo[entry.task_id] = (entry, block)
+        parts.append(block)
+    parts.append("")
+    return "\n".join(parts)
+
+
+def _entry_block(entry: WatchEntry) -> str:
+    lines = ["", "[[tasks]]", f"task_id = {_toml_string(entry.task_id)}"]
+    lines.append(f"added_at = {_toml_time(entry.added_at)}")
+    if entry.checked_at is not None:
+        lines.append(f"checked_at = {_toml_time(entry.checked_at)}")
+    if entry.record is not None:
+        lines.append(f"record = {_toml_json(_record_to_json(entry.record))}")
+    if entry.fetch_error is not None:
+        lines.append(f"fetch_error = {_toml_json(_error_to_json(entry.fetch_error))}")
     return "\n".join(lines)
+
+
+# Reading the form _dump writes, without tomllib. The watchlist is read at
+# every start, and tomllib takes ~25 ms for 1,000 entries where these few
+# line checks take a fraction of it. Anything not exactly as _dump writes it
+# (a hand edit, a comment, an escape, another spacing) makes this give up and
+# tomllib read the file: so this accepts a subset of TOML and yields the very
+# document tomllib would (tests/test_watchlist_form.py checks both).
+
+_OWN_HEADER = frozenset(_HEADER.split("\n"))
+_OWN_INT = re.compile(r"0|[1-9][0-9]{0,17}")
+_OWN_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?\+00:00"
+)
+_NOT_IN_TOML_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+_TOP_KEYS = frozenset({"version", "count"})
+_TASK_KEYS = frozenset({"task_id", "added_at", "checked_at", "record", "fetch_error"})
+
+
+def _read_own_form(text: str) -> dict[str, Any] | None:
+    """The document tomllib would read from ``text``, if ``_dump`` wrote it.
+
+    ``None`` when ``text`` strays in any way from that form; tomllib then
+    decides what the file holds.
+    """
+    if _NOT_IN_TOML_TEXT.search(text):
+        return None
+    document: dict[str, Any] = {}
+    tasks: list[dict[str, Any]] = []
+    table = document
+    for line in text.split("\n"):
+        if not line:
+            continue
+        if line == "[[tasks]]":
+            table = {}
+            tasks.append(table)
+            continue
+        if line[0] == "#":
+            if table is not document or document or line not in _OWN_HEADER:
+                return None
+            continue
+        key, equals, value = line.partition(" = ")
+        allowed = _TOP_KEYS if table is document else _TASK_KEYS
+        if not equals or key not in allowed or key in table:
+            return None
+        parsed = _own_value(key, value)
+        if parsed is None:
+            return None
+        table[key] = parsed
+    if tasks:
+        document["tasks"] = tasks
+    return document
+
+
+def _own_value(key: str, value: str) -> int | str | datetime | None:
+    """One value as ``_dump`` writes it for ``key``, or ``None``."""
+    if key in _TOP_KEYS:
+        return int(value) if _OWN_INT.fullmatch(value) else None
+    if key == "task_id":
+        inner = value[1:-1]
+        plain = (
+            len(value) >= 2
+            and value[0] == value[-1] == '"'
+            and '"' not in inner
+            and "\\" not in inner
+        )
+        return inner if plain else None
+    if key in ("added_at", "checked_at"):
+        if not _OWN_TIME.fullmatch(value):
+            return None
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    inner = value[1:-1]  # record, fetch_error: a literal string
+    if len(value) >= 2 and value[0] == value[-1] == "'" and "'" not in inner:
+        return inner
+    return None
 
 
 def _record_to_json(record: TaskRecord) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -49,7 +50,6 @@ from veo_tui.ui.cells import (
 )
 from veo_tui.ui.clipboard import clipboard_command, copy_with_system_tool
 from veo_tui.ui.details import DetailsPanel, FolderAction, UrlAction
-from veo_tui.ui.dialogs import AddDialog, ConfirmScreen, HelpScreen, IdsAdded
 from veo_tui.ui.engine import Engine, EngineStatus
 from veo_tui.ui.results import TaskExtras, progress_line, saved_file
 
@@ -93,6 +93,13 @@ class DashboardOptions:
         note: A line shown under the header (e.g. the demo's explanation).
         download_dir: Where `D` saves result videos (None: downloads off).
         downloads_auto: Download each task's results when it succeeds.
+        own_process: The dashboard is what this process is for (the CLI says
+            so; tests do not). Python's cyclic garbage collector is then
+            paused from construction to the first frame, and what start-up
+            built (modules, styles, widgets, the watchlist) is frozen out of
+            later collections: start-up makes ~100,000 long-lived objects,
+            and scanning them again and again is time for nothing, ~40 ms
+            before the first frame with 1,000 tasks, and pauses later.
     """
 
     notify: bool = True
@@ -101,6 +108,7 @@ class DashboardOptions:
     note: str | None = None
     download_dir: Path | None = None
     downloads_auto: bool = False
+    own_process: bool = False
 
 
 class VeoTuiApp(App[int]):
@@ -194,6 +202,9 @@ class VeoTuiApp(App[int]):
         self._saver: Worker[None] | None = None
         if prefs is not None and prefs.theme in self.available_themes:
             self.theme = prefs.theme
+        self._gc_paused = self.options.own_process and gc.isenabled()
+        if self._gc_paused:
+            gc.disable()  # until the first frame: see DashboardOptions
 
     # Layout
 
@@ -222,7 +233,8 @@ class VeoTuiApp(App[int]):
         for entry in self.store.load():
             self.entries[entry.task_id] = entry
         self._show_store_warnings()
-        self.sync_table()
+        # The first frame needs a screenful of rows; the rest follow it.
+        self.sync_table(rows=self.size.height)
         table.focus()
         self.set_interval(1.0, self.tick)
         self.update_topbar()
@@ -230,12 +242,23 @@ class VeoTuiApp(App[int]):
         self.call_after_refresh(self._start_polling)
 
     def _start_polling(self) -> None:
+        self._resume_gc()
         polling = self.engine.start(self, list(self.entries.values()))
         if polling is not None:
             self.run_worker(polling, name="poller", group="poller", exclusive=True)
         self._find_saved()
         self.refresh_credits()
         self.set_interval(CREDITS_EVERY, self.refresh_credits)
+
+    def _resume_gc(self, *, freeze: bool = True) -> None:
+        if self._gc_paused:
+            self._gc_paused = False
+            if freeze:
+                gc.freeze()
+            gc.enable()
+
+    def on_unmount(self) -> None:
+        self._resume_gc(freeze=False)
 
     def _find_saved(self) -> None:
         """Which tasks were downloaded in an earlier run (their files exist)."""
@@ -327,12 +350,16 @@ class VeoTuiApp(App[int]):
             return (self.clock() - record.created_at).total_seconds()
         return -1.0
 
-    def sync_table(self, changed: Iterable[str] | None = None) -> None:
+    def sync_table(
+        self, changed: Iterable[str] | None = None, *, rows: int = FILL_CHUNK
+    ) -> None:
         """Bring the table in line with the entries, touching only what differs.
 
         Args:
             changed: Ids whose entries changed; ``None`` re-checks every row
                 (cheap: a cell is only updated when its text differs).
+            rows: At most this many missing rows are added now, the rest
+                after the next repaint, ``FILL_CHUNK`` at a time.
         """
         table = self.table
         scroll_y = table.scroll_y
@@ -352,7 +379,7 @@ class VeoTuiApp(App[int]):
         # Rows are added at most FILL_CHUNK at a time, the rest after the
         # next repaint: a thousand rows at start-up would delay the first frame.
         missing = [task_id for task_id in desired if task_id not in self._cells]
-        for task_id in missing[:FILL_CHUNK]:
+        for task_id in missing[:rows]:
             cells = row_cells(
                 self.entries[task_id],
                 now,
@@ -362,7 +389,7 @@ class VeoTuiApp(App[int]):
             )
             table.add_row(*cells, key=task_id)
             self._cells[task_id] = tuple(cell.plain for cell in cells)
-        added = set(missing[:FILL_CHUNK])
+        added = set(missing[:rows])
         ids = self._cells.keys() if changed is None else changed
         for task_id in [i for i in ids if i in self._cells and i not in added]:
             self._update_row(task_id, now)
@@ -375,7 +402,7 @@ class VeoTuiApp(App[int]):
                 key=lambda cell: rank[cell.task_id] if isinstance(cell, IdText) else 0,
             )
             self._order = shown
-        if len(missing) > FILL_CHUNK and not self._filling:
+        if len(missing) > rows and not self._filling:
             self._filling = True
             self.call_after_refresh(self._fill_rest)
         self._restore_cursor(scroll_y)
@@ -701,17 +728,16 @@ class VeoTuiApp(App[int]):
     # Actions
 
     def action_add(self) -> None:
-        self.push_screen(
-            AddDialog(known=lambda task_id: task_id in self.entries), self._added
+        from veo_tui.ui.dialogs import AddDialog  # TextArea: not needed to start
+
+        dialog = AddDialog(
+            known=lambda task_id: task_id in self.entries, add=self.add_ids
         )
+        self.push_screen(dialog, self._added)
 
     def _added(self, parsed: ParsedIds | None) -> None:
         if parsed is not None:
             self.add_ids(parsed)
-
-    @on(IdsAdded)
-    def _ids_added(self, message: IdsAdded) -> None:
-        self.add_ids(message.parsed)
 
     def add_ids_text(self, text: str) -> None:
         """Add the ids in ``text``, as if pasted into the add dialog."""
@@ -1021,6 +1047,8 @@ class VeoTuiApp(App[int]):
                     self._follow_uhd(task_id), group="upscale", name=f"4k {task_id}"
                 )
 
+        from veo_tui.ui.dialogs import ConfirmScreen
+
         self.push_screen(ConfirmScreen(question), answered)
 
     async def _follow_uhd(self, task_id: str) -> None:
@@ -1177,6 +1205,8 @@ class VeoTuiApp(App[int]):
         self.update_topbar()
 
     def action_help(self) -> None:
+        from veo_tui.ui.dialogs import HelpScreen
+
         self.push_screen(HelpScreen(self.KEYS_HELP))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

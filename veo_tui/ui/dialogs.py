@@ -42,9 +42,12 @@ class AddDialog(ModalScreen[ParsedIds | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, known: Callable[[str], bool]) -> None:
+    def __init__(
+        self, known: Callable[[str], bool], add: Callable[[ParsedIds], None]
+    ) -> None:
         super().__init__()
         self._known = known
+        self._add = add
 
     def compose(self) -> ComposeResult:
         with Vertical(id="add-dialog"):
@@ -80,7 +83,7 @@ class AddDialog(ModalScreen[ParsedIds | None]):
             area.load_text("\n".join(piece for piece, _ in parsed.invalid))
             self._show_problems(parsed)
             if parsed.valid:
-                self.app.post_message(IdsAdded(parsed))
+                self._add(parsed)  # the valid ones now; the box stays open
             return
         if not parsed.valid and not parsed.duplicates:
             self._show_message(
@@ -105,14 +108,6 @@ class AddDialog(ModalScreen[ParsedIds | None]):
 
     def _show_message(self, text: Text) -> None:
         self.query_one("#add-problems", Static).update(text)
-
-
-class IdsAdded(Message):
-    """Valid ids from an add dialog that stays open to fix the rest."""
-
-    def __init__(self, parsed: ParsedIds) -> None:
-        super().__init__()
-        self.parsed = parsed
 
 
 class HelpScreen(ModalScreen[None]):
