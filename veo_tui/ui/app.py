@@ -52,6 +52,7 @@ from veo_tui.ui.clipboard import clipboard_command, copy_with_system_tool
 from veo_tui.ui.details import DetailsPanel, FolderAction, UrlAction
 from veo_tui.ui.engine import Engine, EngineStatus
 from veo_tui.ui.results import TaskExtras, progress_line, saved_file
+from veo_tui.ui.table import TaskTable
 
 if TYPE_CHECKING:
     from veo_tui.api.download import Downloader, DownloadProgress
@@ -214,7 +215,7 @@ class VeoTuiApp(App[int]):
         with Horizontal(id="body"):
             with Vertical(id="table-box"):
                 yield Input(placeholder="filter by id, prompt or state", id="filter")
-                yield DataTable(id="tasks", cursor_type="row", zebra_stripes=True)
+                yield TaskTable(id="tasks", cursor_type="row", zebra_stripes=True)
                 yield Static(id="empty")
             yield DetailsPanel(
                 clock=self.clock,
@@ -278,8 +279,8 @@ class VeoTuiApp(App[int]):
     # is being torn down, when a query would find nothing.
 
     @cached_property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#tasks", DataTable)
+    def table(self) -> TaskTable:
+        return self.query_one("#tasks", TaskTable)
 
     @cached_property
     def details(self) -> DetailsPanel:
@@ -391,8 +392,7 @@ class VeoTuiApp(App[int]):
             self._cells[task_id] = tuple(cell.plain for cell in cells)
         added = set(missing[:rows])
         ids = self._cells.keys() if changed is None else changed
-        for task_id in [i for i in ids if i in self._cells and i not in added]:
-            self._update_row(task_id, now)
+        self._update_rows([i for i in ids if i in self._cells and i not in added], now)
 
         shown = [task_id for task_id in desired if task_id in self._cells]
         if shown != self._order:
@@ -413,24 +413,31 @@ class VeoTuiApp(App[int]):
         self._filling = False
         self.sync_table(changed=())
 
-    def _update_row(self, task_id: str, now: datetime) -> None:
-        cells = row_cells(
-            self.entries[task_id],
-            now,
-            self.grace,
-            task_id in self.marks,
-            task_id in self.saved_ids,
-        )
-        old = self._cells[task_id]
-        new = tuple(cell.plain for cell in cells)
-        if new == old:
-            return
-        table = self.table
-        columns = (key for key, _, _ in COLUMNS)
-        for key, cell, before, after in zip(columns, cells, old, new, strict=True):
-            if before != after:
-                table.update_cell(task_id, key, cell)
-        self._cells[task_id] = new
+    def _update_rows(self, task_ids: Iterable[str], now: datetime) -> None:
+        """Recompute these rows; only cells whose text changed are touched."""
+        changes: dict[str, dict[str, Text]] = {}
+        for task_id in task_ids:
+            cells = row_cells(
+                self.entries[task_id],
+                now,
+                self.grace,
+                task_id in self.marks,
+                task_id in self.saved_ids,
+            )
+            old = self._cells[task_id]
+            new = tuple(cell.plain for cell in cells)
+            if new == old:
+                continue
+            columns = (key for key, _, _ in COLUMNS)
+            changes[task_id] = {
+                key: cell
+                for key, cell, before, after in zip(
+                    columns, cells, old, new, strict=True
+                )
+                if before != after
+            }
+            self._cells[task_id] = new
+        self.table.set_cells(changes)
 
     def _restore_cursor(self, scroll_y: float) -> None:
         """Keep the cursor on the same task, wherever that task now is."""
@@ -526,8 +533,7 @@ class VeoTuiApp(App[int]):
         table = self.table
         first = max(0, int(table.scroll_y) - 1)
         last = first + table.size.height + 2
-        for task_id in self._order[first:last]:
-            self._update_row(task_id, now)
+        self._update_rows(self._order[first:last], now)
         self.details.tick()
         self.update_topbar()
 
@@ -839,7 +845,7 @@ class VeoTuiApp(App[int]):
         if task_id is None:
             return
         self.marks ^= {task_id}
-        self._update_row(task_id, self.clock())
+        self._update_rows([task_id], self.clock())
         if self.table.cursor_row < len(self._order) - 1:
             self.table.action_cursor_down()
 
@@ -956,7 +962,7 @@ class VeoTuiApp(App[int]):
                 f"{verb} {name}: {inert(str(saved[0]), limit=200)}", markup=False
             )
         if task_id in self._cells:
-            self._update_row(task_id, self.clock())
+            self._update_rows([task_id], self.clock())
         self._show_if_selected(task_id)
 
     @on(FolderAction)

@@ -1,0 +1,98 @@
+"""The task table draws changed cells, and only those rows are redrawn."""
+
+from __future__ import annotations
+
+import pytest
+from rich.text import Text
+from textual.app import App, ComposeResult
+
+from veo_tui.ui.table import TaskTable
+
+
+class TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield TaskTable(cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one(TaskTable)
+        table.add_column("Name", key="name", width=8)
+        table.add_column("State", key="state", width=12)
+        for number in range(40):
+            table.add_row(Text(f"row{number}"), Text("waiting"), key=f"r{number}")
+
+
+def drawn(table: TaskTable) -> list[str]:
+    """The table's lines as the screen would get them."""
+    return [table.render_line(y).text for y in range(table.size.height)]
+
+
+def line_of(table: TaskTable, name: str) -> str:
+    (line,) = [line for line in drawn(table) if f" {name} " in line]
+    return line
+
+
+async def test_a_changed_cell_is_drawn_and_other_rows_stay_as_they_were() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(TaskTable)
+        await pilot.pause()
+        before = drawn(table)
+
+        table.set_cells({"r2": {"state": Text("done")}})
+        await pilot.pause()
+
+        after = drawn(table)
+        assert "done" in line_of(table, "row2")
+        changed = [y for y, (old, new) in enumerate(zip(before, after)) if old != new]
+        assert changed == [3]  # under the header, the third row
+        assert table.get_cell("r2", "state") == Text("done")
+
+
+async def test_the_row_under_the_cursor_shows_its_change() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(TaskTable)
+        await pilot.press("down")
+
+        table.set_cells({"r1": {"name": Text("renamed"), "state": Text("failed")}})
+        await pilot.pause()
+
+        assert "renamed" in line_of(table, "renamed")
+        assert "failed" in line_of(table, "renamed")
+        assert table.cursor_row == 1
+
+
+async def test_every_change_of_a_row_is_drawn_in_turn() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(TaskTable)
+        for state in ("queued", "generating", "success"):
+            table.set_cells({"r0": {"state": Text(state)}})
+            await pilot.pause()
+
+            assert state in line_of(table, "row0")
+
+
+async def test_a_row_changed_off_screen_is_drawn_new_when_scrolled_to() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(TaskTable)
+        await pilot.pause()
+
+        table.set_cells({"r30": {"state": Text("expired")}})
+        table.move_cursor(row=30)
+        await pilot.pause()
+
+        assert "expired" in line_of(table, "row30")
+
+
+async def test_a_row_or_column_that_is_not_there_is_refused() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(TaskTable)
+        await pilot.pause()
+
+        with pytest.raises(KeyError):
+            table.set_cells({"nope": {"state": Text("x")}})
+        with pytest.raises(KeyError):
+            table.set_cells({"r0": {"nope": Text("x")}})
