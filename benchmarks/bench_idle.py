@@ -65,7 +65,7 @@ def child_app(watchlist: Path) -> dict[str, float]:
     app = VeoTuiApp(
         WatchlistStore(watchlist),
         engine,
-        options=DashboardOptions(bell=False),
+        options=DashboardOptions(bell=False, own_process=True),
     )
     result = asyncio.run(idle(app))
     result["fetches"] = fetches

@@ -56,7 +56,7 @@ def child_app(watchlist: Path) -> dict[str, float]:
     app = VeoTuiApp(
         WatchlistStore(watchlist),
         Engine(None, PollSettings(), fetch=fetch),
-        options=DashboardOptions(bell=False),
+        options=DashboardOptions(bell=False, own_process=True),
     )
     return asyncio.run(settle(app))
 
