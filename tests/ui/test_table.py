@@ -43,7 +43,11 @@ async def test_a_changed_cell_is_drawn_and_other_rows_stay_as_they_were() -> Non
 
         after = drawn(table)
         assert "done" in line_of(table, "row2")
-        changed = [y for y, (old, new) in enumerate(zip(before, after)) if old != new]
+        changed = [
+            y
+            for y, (old, new) in enumerate(zip(before, after, strict=True))
+            if old != new
+        ]
         assert changed == [3]  # under the header, the third row
         assert table.get_cell("r2", "state") == Text("done")
 

@@ -412,6 +412,8 @@ class VeoTuiApp(App[int]):
     def _fill_rest(self) -> None:
         self._filling = False
         self.sync_table(changed=())
+        if not self._filling and self.options.own_process and gc.isenabled():
+            gc.freeze()  # the rows are long-lived too: see DashboardOptions
 
     def _update_rows(self, task_ids: Iterable[str], now: datetime) -> None:
         """Recompute these rows; only cells whose text changed are touched."""

@@ -35,26 +35,33 @@ class TaskTable(DataTable[Text]):
             KeyError: A row or column is not in the table.
         """
         rows: set[RowKey] = set()
-        for row, cells in changes.items():
+        cells: set[tuple[RowKey, ColumnKey]] = set()
+        for row, values in changes.items():
             row_key = RowKey(row)
             data = self._data[row_key]
-            for column, value in cells.items():
+            for column, value in values.items():
                 column_key = ColumnKey(column)
                 if column_key not in data:
                     raise KeyError(column)
                 data[column_key] = value
+                cells.add((row_key, column_key))
             rows.add(row_key)
         if not rows:
             return
         indexes = {self._row_locations.get(row_key) for row_key in rows}
-        self._forget(rows, indexes)
+        self._forget(rows, cells, indexes)
         for index in indexes:
             if index is not None:
                 self.refresh_row(index)
 
-    def _forget(self, rows: set[RowKey], indexes: set[int | None]) -> None:
-        """Drop what is cached of the rendering of these rows."""
-        _discard_where(self._cell_render_cache, lambda key: key[0] in rows)
+    def _forget(
+        self,
+        rows: set[RowKey],
+        cells: set[tuple[RowKey, ColumnKey]],
+        indexes: set[int | None],
+    ) -> None:
+        """Drop what is cached of the rendering of these cells and rows."""
+        _discard_where(self._cell_render_cache, lambda key: key[:2] in cells)
         _discard_where(self._row_render_cache, lambda key: key[0] in rows)
         _discard_where(self._row_renderable_cache, lambda key: key[1] in indexes)
         # Whole screen lines, keyed by their y: cheap to rebuild from the rows.
