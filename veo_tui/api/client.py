@@ -80,6 +80,10 @@ class KieClient:
         sleep: Awaitable sleep, replaceable so tests need not wait.
         jitter: Returns a float in [0, 1); replaceable for repeatable tests.
         now: The current time, for ``Retry-After`` given as an HTTP date.
+        http2: Speak HTTP/2 (needs the optional ``h2`` package). Over https it
+            is negotiated and HTTP/1.1 stays the fallback; over plain http
+            (the local stand-in) it is spoken by prior knowledge (h2c), so the
+            server must speak it. Off by default: HTTP/1.1 only.
     """
 
     def __init__(
@@ -90,6 +94,7 @@ class KieClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        http2: bool = False,
     ) -> None:
         self.options = options
         self._sleep = sleep
@@ -109,6 +114,10 @@ class KieClient:
             transport=transport,
             follow_redirects=False,
             trust_env=False,
+            http2=http2,
+            # httpx only speaks HTTP/2 over plain http by prior knowledge,
+            # which it does when HTTP/1.1 is off.
+            http1=not (http2 and urlsplit(options.base_url).scheme == "http"),
         )
 
     async def __aenter__(self) -> Self:
