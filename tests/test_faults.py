@@ -92,14 +92,20 @@ def store(tmp_path: Path) -> WatchlistStore:
     return WatchlistStore(tmp_path / "watchlist.toml")
 
 
-def api_options(base_url: str) -> ApiOptions:
+def timeout_for(kind: FaultKind | None) -> float:
+    """Short only where the fault is a hang: a loaded machine can take more
+    than 0.3 s to answer, and the test would see a timeout, not its fault."""
+    return 0.3 if kind is FaultKind.HANG else 2.0
+
+
+def api_options(base_url: str, timeout: float = 2.0) -> ApiOptions:
     return ApiOptions(
         base_url=base_url,
         key=SIM_KEY,
         max_retries=0,
         backoff_base=0.01,
-        timeout=0.3,
-        connect_timeout=0.3,
+        timeout=timeout,
+        connect_timeout=timeout,
     )
 
 
@@ -108,6 +114,7 @@ def fault_app(
     clock: FakeClock,
     base_url: str,
     monkeypatch: pytest.MonkeyPatch,
+    timeout: float = 2.0,
 ) -> VeoTuiApp:
     """A dashboard on the stand-in, its polling on ``clock``, credits not asked.
 
@@ -115,7 +122,7 @@ def fault_app(
     task's request, not the credit request racing it.
     """
     engine = Engine(
-        api_options(base_url),
+        api_options(base_url, timeout),
         FAST,
         clock=clock.monotonic,
         wall_clock=clock.wall,
@@ -177,7 +184,7 @@ async def test_dashboard_shows_the_fault_stays_up_and_recovers_by_itself(
     sim.reset()
     seed_generating(store)
     sim.force_fault(kind)
-    app = fault_app(store, clock, sim.base_url, monkeypatch)
+    app = fault_app(store, clock, sim.base_url, monkeypatch, timeout_for(kind))
 
     async with app.run_test() as pilot:
         await checked(pilot, app, sim, 1)
@@ -244,11 +251,14 @@ async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool]) -> None:
 # watch
 
 
-def watch(sim: RunningSim, *ids: str) -> tuple[int, list[dict[str, Any]]]:
+def watch(
+    sim: RunningSim, *ids: str, timeout: float = 2.0
+) -> tuple[int, list[dict[str, Any]]]:
     out = io.StringIO()
     runner = Watch(list(ids), json=True, out=out)
 
-    status = asyncio.run(runner.run(api_options(sim.base_url), FAST, give_up_after=5))
+    options = api_options(sim.base_url, timeout)
+    status = asyncio.run(runner.run(options, FAST, give_up_after=5))
 
     return status, [json.loads(line) for line in out.getvalue().splitlines()]
 
@@ -260,7 +270,7 @@ def test_watch_reports_the_fault_then_carries_on_to_the_end(
     sim.reset()
     sim.force_fault(kind)
 
-    status, lines = watch(sim, "done-ok")
+    status, lines = watch(sim, "done-ok", timeout=timeout_for(kind))
 
     assert status == 0
     assert lines[0]["fetch_error"]["kind"] == error_kind
@@ -275,7 +285,7 @@ async def test_dashboard_stays_responsive_through_a_latency_spike(
     clock: FakeClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sim.reset(latency_ms=200)  # slow, but within the client's 0.3 s timeout
+    sim.reset(latency_ms=200)  # slow, but well within the client's timeout
     seed_generating(store)
     app = fault_app(store, clock, sim.base_url, monkeypatch)
 

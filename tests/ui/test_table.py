@@ -100,3 +100,32 @@ async def test_a_row_or_column_that_is_not_there_is_refused() -> None:
             table.set_cells({"nope": {"state": Text("x")}})
         with pytest.raises(KeyError):
             table.set_cells({"r0": {"nope": Text("x")}})
+
+
+async def test_rows_appended_in_chunks_are_drawn_where_they_belong() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(TaskTable)
+        await pilot.pause()
+        top = drawn(table)
+
+        for chunk in range(3):
+            table.append_rows(
+                [
+                    (f"n{n}", [Text(f"new{n}"), Text("queued")])
+                    for n in range(chunk * 5, chunk * 5 + 5)
+                ]
+            )
+            await pilot.pause()
+
+        assert drawn(table) == top  # nothing on screen moved or changed
+        assert table.row_count == 55
+        assert table.virtual_size.height == 56  # the header and every row
+        table.move_cursor(row=54)
+        await pilot.pause()
+        assert "new14" in line_of(table, "new14")
+        assert "new10" in line_of(table, "new10")
+
+        table.set_cells({"n14": {"state": Text("success")}})
+        await pilot.pause()
+        assert "success" in line_of(table, "new14")

@@ -306,7 +306,10 @@ class VeoTuiApp(App[int]):
 
     def visible_ids(self) -> list[str]:
         """Task ids that pass the filter, in the current sort order."""
-        ids = [task_id for task_id in self.entries if self._matches(task_id)]
+        if self.filter_text.strip():
+            ids = [task_id for task_id in self.entries if self._matches(task_id)]
+        else:
+            ids = list(self.entries)
         if self.sort_by == "created":
             ids.sort(key=self._created_key, reverse=True)
         elif self.sort_by == "state":
@@ -380,28 +383,37 @@ class VeoTuiApp(App[int]):
         # Rows are added at most FILL_CHUNK at a time, the rest after the
         # next repaint: a thousand rows at start-up would delay the first frame.
         missing = [task_id for task_id in desired if task_id not in self._cells]
-        for task_id in missing[:rows]:
-            cells = row_cells(
-                self.entries[task_id],
-                now,
-                grace,
-                task_id in self.marks,
-                task_id in self.saved_ids,
+        new_rows = [
+            (
+                task_id,
+                row_cells(
+                    self.entries[task_id],
+                    now,
+                    grace,
+                    task_id in self.marks,
+                    task_id in self.saved_ids,
+                ),
             )
-            table.add_row(*cells, key=task_id)
+            for task_id in missing[:rows]
+        ]
+        table.append_rows(new_rows)
+        for task_id, cells in new_rows:
             self._cells[task_id] = tuple(cell.plain for cell in cells)
         added = set(missing[:rows])
         ids = self._cells.keys() if changed is None else changed
         self._update_rows([i for i in ids if i in self._cells and i not in added], now)
 
         shown = [task_id for task_id in desired if task_id in self._cells]
-        if shown != self._order:
+        # New rows went in at the end; sort only if that is not their place
+        # (a fill in the order added never sorts: 10,000 rows would each time).
+        in_table = [i for i in self._order if i in self._cells] + missing[:rows]
+        if shown != in_table:
             rank = {task_id: position for position, task_id in enumerate(shown)}
             table.sort(
                 "id",
                 key=lambda cell: rank[cell.task_id] if isinstance(cell, IdText) else 0,
             )
-            self._order = shown
+        self._order = shown
         if len(missing) > rows and not self._filling:
             self._filling = True
             self.call_after_refresh(self._fill_rest)
