@@ -2,8 +2,9 @@
 
 Each figure comes from a fresh child process: the dashboard, headless at
 120x36, on a watchlist of 10,000 tasks with success records (prompt, URL,
-times), engine running, left 2 s after mounting to settle and once more
-idle; and, as the baseline, a bare Textual app showing an empty
+times), engine running, left until every row is in the table (it is filled
+a chunk per repaint after the first frame) and 2 s more, then scrolled to
+the end; and, as the baseline, a bare Textual app showing an empty
 ``DataTable``. Each child reports its peak resident set size
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss``).
 
@@ -27,6 +28,7 @@ from _common import Row, print_table, seed_watchlist, verdict
 TASKS = 10_000
 SIZE = (120, 36)
 SETTLE_S = 2.0
+FILL_TIMEOUT_S = 60.0
 MAX_MB = 120.0
 
 
@@ -35,8 +37,13 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def settle(app: Any) -> dict[str, float]:
+async def settle(app: Any, rows_wanted: int = 0) -> dict[str, float]:
     async with app.run_test(size=SIZE) as pilot:
+        for _ in range(int(FILL_TIMEOUT_S / 0.1)):  # the table fills in chunks
+            rows = sum(table.row_count for table in app.query("DataTable"))
+            if rows >= rows_wanted:
+                break
+            await pilot.pause(0.1)
         await pilot.pause(SETTLE_S)
         rows = sum(table.row_count for table in app.query("DataTable"))
         await pilot.press("end")  # scroll to the bottom: render the far rows too
@@ -58,7 +65,7 @@ def child_app(watchlist: Path) -> dict[str, float]:
         Engine(None, PollSettings(), fetch=fetch),
         options=DashboardOptions(bell=False, own_process=True),
     )
-    return asyncio.run(settle(app))
+    return asyncio.run(settle(app, rows_wanted=TASKS))
 
 
 def child_bare() -> dict[str, float]:
