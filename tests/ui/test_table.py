@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import DataTable
 
 from veo_tui.ui.table import TaskTable
 
@@ -129,3 +132,64 @@ async def test_rows_appended_in_chunks_are_drawn_where_they_belong() -> None:
         table.set_cells({"n14": {"state": Text("success")}})
         await pilot.pause()
         assert "success" in line_of(table, "new14")
+
+
+class TwinApp(App[None]):
+    """A TaskTable and a plain DataTable side by side, given the same changes."""
+
+    CSS = "DataTable { width: 1fr; height: 1fr; }"
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield TaskTable(cursor_type="row", zebra_stripes=True, id="ours")
+            yield DataTable[Text](cursor_type="row", zebra_stripes=True, id="theirs")
+
+    def on_mount(self) -> None:
+        for table in self.query(DataTable):
+            table.add_column("Name", key="name", width=8)
+            table.add_column("State", key="state", width=10)
+            for number in range(30):
+                state = Text("waiting", style="yellow" if number % 2 else "")
+                table.add_row(Text(f"row{number}"), state, key=f"r{number}")
+
+
+def segments(table: DataTable[Text]) -> list[list[tuple[str, Style | None]]]:
+    """Each drawn line as text and style, to compare two tables exactly."""
+    return [
+        [(segment.text, segment.style) for segment in table.render_line(y)]
+        for y in range(table.size.height)
+    ]
+
+
+async def test_it_draws_exactly_what_a_plain_datatable_draws() -> None:
+    app = TwinApp()
+    async with app.run_test(size=(60, 14)) as pilot:
+        ours = app.query_one("#ours", TaskTable)
+        theirs = app.query_one("#theirs", DataTable)
+
+        async def same_after(step: str) -> None:
+            # Each drawn while it has the focus, as focus changes the colours.
+            drawings = []
+            for table in (ours, theirs):
+                table.focus()
+                await pilot.pause()
+                drawings.append(segments(table))
+            assert drawings[0] == drawings[1], step
+
+        await same_after("start")
+        for row in (1, 2, 5, 12, 25, 3, 0):  # down, far down (scrolls), back up
+            ours.move_cursor(row=row)
+            theirs.move_cursor(row=row)
+            await same_after(f"cursor on {row}")
+        ours.set_cells({"r1": {"state": Text("success", style="green")}})
+        theirs.update_cell("r1", "state", Text("success", style="green"))
+        await same_after("a cell changed")
+        ours.append_rows(
+            [(f"n{n}", [Text(f"new{n}"), Text("queued")]) for n in range(4)]
+        )
+        for n in range(4):
+            theirs.add_row(Text(f"new{n}"), Text("queued"), key=f"n{n}")
+        await same_after("rows appended")
+        for table in (ours, theirs):
+            table.move_cursor(row=33)
+        await same_after("cursor on an appended row")

@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from rich.style import Style
 from rich.text import Text
+from textual._types import SegmentLines
 from textual.cache import LRUCache
+from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
 Key = TypeVar("Key", bound=Hashable)
+
+_ELSEWHERE = Coordinate(-2, -2)
+"""Where the cursor is, for a row it is not on (no row or header is at -2)."""
 
 
 class TaskTable(DataTable[Text]):
@@ -62,6 +68,31 @@ class TaskTable(DataTable[Text]):
             sum(column.get_render_width(self) for column in self.columns.values())
             + self._row_label_column_width,
             sum(row.height for row in self.rows.values()) + header_height,
+        )
+
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[SegmentLines, SegmentLines]:
+        # DataTable caches each row's rendering keyed by where the cursor is,
+        # so a cursor move re-renders every visible row. With a row cursor, a
+        # row only needs to know whether the cursor (or the mouse) is on it.
+        if self.cursor_type == "row":
+            row = (
+                self._row_locations.get(row_key)
+                if row_key in self._row_locations
+                else -1  # the header
+            )
+            if cursor_location.row != row:
+                cursor_location = _ELSEWHERE
+            if hover_location.row != row:
+                hover_location = _ELSEWHERE
+        return super()._render_line_in_row(
+            row_key, line_no, base_style, cursor_location, hover_location
         )
 
     def set_cells(self, changes: Mapping[str, Mapping[str, Text]]) -> None:
