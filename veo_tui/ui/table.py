@@ -1,4 +1,4 @@
-"""The task table: a DataTable whose cell updates repaint only their rows."""
+"""The task table: a DataTable that repaints only the rows that changed."""
 
 from __future__ import annotations
 
@@ -23,16 +23,20 @@ _ELSEWHERE = Coordinate(-2, -2)
 class TaskTable(DataTable[Text]):
     """A ``DataTable`` for a watchlist whose rows change a few at a time.
 
-    ``DataTable.update_cell`` bumps a counter that is part of every render
-    cache key, so one changed cell makes the next frame render every visible
-    cell again (~270 at 120x36, 15-25 ms). With answers arriving in batches
-    ten times a second during a refresh, that work sat in front of key
-    presses. :meth:`set_cells` drops only the changed rows from the caches
-    and repaints only their lines.
+    DataTable keys its render caches by a counter that every change bumps and
+    by the cursor's position, so one changed cell, one added row or one
+    cursor move makes the next frame render every visible cell or row again
+    (~270 cells at 120x36, 15-25 ms). With answers arriving in batches ten
+    times a second during a refresh, that work sat in front of key presses.
+    Here :meth:`set_cells` drops only the changed cells and rows from the
+    caches, :meth:`append_rows` adds rows below the others without touching
+    them, and a row's cached rendering only depends on whether the cursor is
+    on it.
 
     This reaches into DataTable's caches, so it is tied to the pinned Textual
-    version; tests/ui/test_table.py checks what is drawn after changes, and
-    the snapshot tests check the rest.
+    version; tests/ui/test_table.py draws it beside a plain DataTable through
+    the same changes and compares every segment, and the snapshot tests check
+    the rest.
     """
 
     def append_rows(self, rows: Sequence[tuple[str, Sequence[Text]]]) -> None:
