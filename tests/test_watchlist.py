@@ -247,6 +247,21 @@ def test_a_change_made_by_another_store_is_seen(path: Path) -> None:
     assert [e.task_id for e in mine.load()] == ["a", "b"]
 
 
+def test_a_change_read_in_passing_while_saving_is_still_reported(path: Path) -> None:
+    """A dashboard saving its checks must still learn of `veo-tui add`."""
+    mine, theirs = WatchlistStore(path), WatchlistStore(path)
+    mine.add(["a"], T0)
+    entry = mine.load()[0]
+    assert not mine.changed()
+
+    theirs.add(["b"], T0)
+    mine.update([entry.with_result(TaskRecord("a", State.GENERATING), T0)])
+
+    assert mine.changed()  # though the file is as mine last wrote it
+    assert [e.task_id for e in mine.load()] == ["a", "b"]
+    assert not mine.changed()
+
+
 @pytest.mark.parametrize(
     "content",
     [

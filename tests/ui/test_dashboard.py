@@ -730,6 +730,31 @@ async def test_ids_added_and_removed_by_another_process_appear(
         assert "cli1" in shown(app, "#status-panel")  # the panels follow
 
 
+async def test_ids_added_by_another_process_appear_while_checks_are_saved(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    """Our own save reads the other process's change in passing; it must
+    still reach the screen (it did not, while a dashboard was busy)."""
+    kie.bodies["gen1"] = generating_body("gen1")
+    seed(store, entry("gen1"))
+    other = WatchlistStore(store.path)
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await settle(pilot, app, 1, kie)
+        await app.wait_saved()
+        other.add(["cli1"], NOW)
+        app.action_refresh()  # gen1 is checked again and saved
+        await settle(pilot, app, 2, kie)
+        await app.wait_saved()  # that save read cli1 in passing, and kept it
+        assert "cli1" in store.path.read_text("utf-8")
+        for _ in range(DISK_CHECK_TICKS):
+            app.tick()
+        await pilot.pause()
+
+        assert table_ids(app) == ["gen1", "cli1"]
+
+
 async def test_an_unknown_remembered_theme_is_ignored(
     make_app: AppFactory, tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowDoesNotExist
 
 from veo_tui.ui.table import TaskTable
 
@@ -193,3 +194,13 @@ async def test_it_draws_exactly_what_a_plain_datatable_draws() -> None:
         for table in (ours, theirs):
             table.move_cursor(row=33)
         await same_after("cursor on an appended row")
+        gone = ["r2", "r5", "r7", "n1", "n3"]  # the cursor's row among them
+        ours.remove_rows(gone)
+        for key in gone:
+            theirs.remove_row(key)
+        await same_after("rows removed")
+        assert [row.key.value for row in ours.ordered_rows] == [
+            row.key.value for row in theirs.ordered_rows
+        ]
+        with pytest.raises(RowDoesNotExist):
+            ours.remove_rows(["r2"])

@@ -120,6 +120,9 @@ class WatchlistStore:
         # can be skipped.
         self._cache: tuple[tuple[int, int, int, int], list[WatchEntry]] | None = None
         self._blocks: _Blocks = {}
+        # Set when a change read in passing (by add, remove, update) came
+        # from another process; changed() then says so until load().
+        self._foreign_change = False
 
     def load(self) -> list[WatchEntry]:
         """The entries in the order they were added; ``[]`` when there is no file.
@@ -133,19 +136,22 @@ class WatchlistStore:
         except _Corrupt:
             with self._locked():
                 return list(self._read_or_move_aside())
+        finally:
+            self._foreign_change = False  # the caller has it all now
 
     def changed(self) -> bool:
         """Whether the file differs from what this store last read or wrote.
 
         Cheap (one ``stat``): lets a dashboard notice ids added or removed by
-        ``veo-tui add`` / ``rm`` or another dashboard.
+        ``veo-tui add`` / ``rm`` or another dashboard, including changes this
+        store read in passing while saving its own (until :meth:`load`).
         """
         try:
             identity = self._identity()
         except WatchlistError:
             return False
         known = self._cache[0] if self._cache is not None else None
-        return identity != known
+        return self._foreign_change or identity != known
 
     def add(self, task_ids: Sequence[str], now: datetime) -> list[str]:
         """Append the ids not yet watched; return those actually added, in order.
@@ -255,8 +261,10 @@ class WatchlistStore:
         if identity is None:
             self._cache = None
             return []
-        if self._cache is not None and self._cache[0] == identity:
-            return list(self._cache[1])
+        if self._cache is not None:
+            if self._cache[0] == identity:
+                return list(self._cache[1])
+            self._foreign_change = True  # not as we left it: someone else wrote
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:

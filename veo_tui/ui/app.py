@@ -377,8 +377,9 @@ class VeoTuiApp(App[int]):
         now = self.clock()
         grace = self.grace
 
-        for task_id in [key for key in self._cells if key not in wanted]:
-            table.remove_row(task_id)
+        gone = [key for key in self._cells if key not in wanted]
+        table.remove_rows(gone)
+        for task_id in gone:
             del self._cells[task_id]
         # Rows are added at most FILL_CHUNK at a time, the rest after the
         # next repaint: a thousand rows at start-up would delay the first frame.

@@ -7,12 +7,13 @@ from typing import Any, TypeVar
 
 from rich.style import Style
 from rich.text import Text
+from textual._two_way_dict import TwoWayDict
 from textual._types import SegmentLines
 from textual.cache import LRUCache
 from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowKey
+from textual.widgets.data_table import CellKey, ColumnKey, RowDoesNotExist, RowKey
 
 Key = TypeVar("Key", bound=Hashable)
 
@@ -55,6 +56,40 @@ class TaskTable(DataTable[Text]):
             if offsets is not None:
                 offsets.extend((row_key, y) for y in range(self.rows[row_key].height))
         self._update_count = count
+
+    def remove_rows(self, keys: Iterable[str]) -> None:
+        """Remove these rows at once; the others keep their order.
+
+        ``remove_row`` renumbers every row after the one removed, so hiding
+        4,000 rows behind a filter one by one took 10-15 s; this renumbers
+        once.
+        """
+        doomed = {RowKey(key) for key in keys}
+        if not doomed:
+            return
+        missing = doomed - set(self._row_locations)
+        if missing:
+            raise RowDoesNotExist(f"Row keys not in the table: {sorted(missing)!r}")
+        order = sorted(
+            (index, row_key)
+            for row_key in self._row_locations
+            if (index := self._row_locations.get(row_key)) is not None
+        )
+        kept = [row_key for _, row_key in order if row_key not in doomed]
+        self._row_locations = TwoWayDict(
+            {row_key: index for index, row_key in enumerate(kept)}
+        )
+        for row_key in doomed:
+            for column_key in self._data[row_key]:
+                self._updated_cells.discard(CellKey(row_key, column_key))
+            del self.rows[row_key]
+            del self._data[row_key]
+        self._require_update_dimensions = True
+        self.check_idle()
+        self.cursor_coordinate = self.cursor_coordinate
+        self.hover_coordinate = self.hover_coordinate
+        self._update_count += 1
+        self.refresh(layout=True)
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         # DataTable measures every cell of every new row to size its columns;
