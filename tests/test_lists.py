@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -113,3 +115,29 @@ def test_corrupt_watchlist_is_moved_aside_and_reported(
     assert status == 0
     assert "corrupt" in err or "moved" in err
     assert list(path.parent.glob("watchlist.toml.corrupt-*"))
+
+
+def test_a_hand_edited_watchlist_is_listed_with_one_warning() -> None:
+    path = default_watchlist_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "version = 1\ncount = 3\n[[tasks]]\ntask_id = 'mine'\n"
+        "added_at = 2025-01-01T00:00:00Z\n",
+        "utf-8",
+    )
+
+    # A process of its own: logging's last resort (which printed each
+    # warning a second time) only shows outside pytest's log capture.
+    done = subprocess.run(
+        [sys.executable, "-m", "veo_tui", "ls"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    status, out, err = done.returncode, done.stdout, done.stderr
+
+    assert status == 0
+    assert out.split()[0] == "mine"
+    assert err.count("says it holds 3 task(s) but holds 1") == 1
+    assert err.startswith("veo-tui: warning: ")

@@ -269,9 +269,8 @@ def test_a_change_read_in_passing_while_saving_is_still_reported(path: Path) -> 
         b"\xff\xfe not utf-8",
         b"version = 'one'\n",
         b"version = 1\ncount = 1\ntasks = 'a'\n",
-        b"version = 1\ncount = 2\n[[tasks]]\ntask_id = 'a'\nadded_at = 2025-01-01",
     ],
-    ids=["truncated", "not-utf8", "bad-version", "tasks-not-a-list", "cut-short"],
+    ids=["truncated", "not-utf8", "bad-version", "tasks-not-a-list"],
 )
 def test_a_corrupt_file_is_moved_aside_and_reported(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True)
@@ -285,6 +284,71 @@ def test_a_corrupt_file_is_moved_aside_and_reported(path: Path, content: bytes) 
     assert aside.read_bytes() == content
     assert not path.exists()
     assert aside.name in store.warnings[0]
+
+
+GOOD_TASK = "[[tasks]]\ntask_id = 'a'\nadded_at = 2025-01-01T00:00:00Z\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("version = 1\ncount = 2\n" + GOOD_TASK, "says it holds 2 task(s) but holds 1"),
+        ("version = 1\n" + GOOD_TASK, "has no valid 'count' line"),
+        ("version = 1\ncount = '1'\n" + GOOD_TASK, "has no valid 'count' line"),
+    ],
+    ids=["cut-short-or-edited", "no-count", "count-not-a-number"],
+)
+def test_a_wrong_count_keeps_the_tasks_and_a_copy_of_the_file(
+    path: Path, content: str, problem: str
+) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_text(content, "utf-8")
+    store = WatchlistStore(path)
+
+    assert [e.task_id for e in store.load()] == ["a"]
+    (copy,) = path.parent.glob("watchlist.toml.kept-*")
+    assert copy.read_text("utf-8") == content
+    assert problem in store.warnings[0]
+    assert copy.name in store.warnings[0]
+
+    store.add(["b"], T0)  # the next write rewrites it whole, count and all
+
+    assert [e.task_id for e in WatchlistStore(path).load()] == ["a", "b"]
+    assert copy.read_text("utf-8") == content
+    assert not list(path.parent.glob("*.corrupt-*"))
+
+
+def test_an_entry_that_cannot_be_read_is_kept_in_a_copy(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    content = "version = 1\ncount = 2\n" + GOOD_TASK + "[[tasks]]\ntask_id = 12345\n"
+    path.write_text(content, "utf-8")
+
+    for _ in range(3):  # reading again (veo-tui ls) makes no more copies
+        store = WatchlistStore(path)
+        assert [e.task_id for e in store.load()] == ["a"]
+    store.add(["b"], T0)
+
+    (copy,) = path.parent.glob("watchlist.toml.kept-*")
+    assert "task_id = 12345" in copy.read_text("utf-8")
+    assert any(copy.name in warning for warning in store.warnings)
+
+
+def test_a_task_written_twice_by_hand_is_kept_once(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_text("version = 1\ncount = 2\n" + GOOD_TASK + GOOD_TASK, "utf-8")
+    store = WatchlistStore(path)
+
+    assert [e.task_id for e in store.load()] == ["a"]
+    assert "twice" in store.warnings[0]
+
+
+def test_a_byte_order_mark_from_a_windows_editor_is_ignored(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\xef\xbb\xbfversion = 1\ncount = 1\n" + GOOD_TASK.encode())
+    store = WatchlistStore(path)
+
+    assert [e.task_id for e in store.load()] == ["a"]
+    assert store.warnings == []
 
 
 def test_the_next_write_after_a_corrupt_file_starts_fresh(path: Path) -> None:

@@ -12,6 +12,7 @@ watchlist is moved aside with a timestamp and reported, never overwritten.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -317,6 +318,7 @@ class WatchlistStore:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
             raise _Corrupt(f"not UTF-8 text at byte {error.start + 1}") from None
+        text = text.removeprefix("\ufeff")  # a BOM, from an editor on Windows
         document = _read_own_form(text)
         if document is None:  # not as veo-tui writes it: let tomllib judge
             try:
@@ -336,19 +338,62 @@ class WatchlistStore:
         count = document.get("count")
         if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
             raise _Corrupt("'tasks' is not a list of tables")
-        if not _is_int(count) or count != len(tasks):
-            # Every write states how many entries follow; fewer means the file
-            # was cut short.
-            raise _Corrupt(f"it says {count!r} tasks but holds {len(tasks)}")
+        # Every write states how many entries follow: fewer means the file was
+        # cut short, or edited by hand. Either way, what can be read is kept.
+        problem = None
+        if not _is_int(count):
+            problem = "has no valid 'count' line"
+        elif count != len(tasks):
+            problem = f"says it holds {count} task(s) but holds {len(tasks)}"
 
         entries: list[WatchEntry] = []
         seen: set[str] = set()
+        dropped = False
         for number, table in enumerate(tasks, start=1):
             entry = self._entry(number, table)
-            if entry is not None and entry.task_id not in seen:
+            if entry is None:
+                dropped = True
+            elif entry.task_id in seen:
+                dropped = True
+                self._warn(
+                    f"task {entry.task_id!r} is in {self.path} twice; "
+                    "the first one was kept"
+                )
+            else:
                 seen.add(entry.task_id)
                 entries.append(entry)
+        if problem is not None or dropped:
+            # The next write would lose what could not be read: keep the file.
+            copy = self._keep_copy(raw)
+            if problem is not None:
+                self._warn(
+                    f"The watchlist {self.path} {problem}; the {len(entries)} "
+                    f"task(s) that could be read are kept, and the file as it "
+                    f"was is saved as {copy.name}."
+                )
+            else:
+                self._warn(f"The watchlist as it was is saved as {copy.name}.")
         return entries
+
+    def _keep_copy(self, raw: bytes) -> Path:
+        """Save ``raw`` beside the watchlist, once per content; return where."""
+        digest = hashlib.sha256(raw).hexdigest()[:12]
+        copy = self.path.with_name(f"{self.path.name}.kept-{digest}")
+        if copy.exists():
+            return copy
+        try:
+            handle, temporary = tempfile.mkstemp(
+                prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=self.path.parent
+            )
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(raw)
+            os.replace(temporary, copy)
+        except OSError as error:
+            raise WatchlistError(
+                f"Cannot keep a copy of {self.path} before changing it: "
+                f"{error.strerror or error}"
+            ) from None
+        return copy
 
     def _entry(self, number: int, table: Mapping[str, Any]) -> WatchEntry | None:
         """One entry from its table; a broken part is dropped with a warning."""
