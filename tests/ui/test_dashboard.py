@@ -427,6 +427,31 @@ async def test_finishing_task_notifies_and_rings_the_bell(
         assert bells == [None]
 
 
+async def test_many_tasks_finishing_at_once_get_one_notification_and_one_bell(
+    make_app: AppFactory, kie: FakeKie, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [f"g{n}" for n in range(8)]
+    for task_id in ids:
+        kie.bodies[task_id] = generating_body(task_id)
+    app = make_app()
+    bells: list[None] = []
+    monkeypatch.setattr(app, "bell", lambda: bells.append(None))
+
+    async with app.run_test() as pilot:
+        app.add_ids_text(" ".join(ids))
+        await settle(pilot, app, 8, kie)
+        for task_id in ids:
+            kie.bodies[task_id] = success_body(task_id)
+        kie.bodies["g7"] = failed_body("g7", "boom")
+
+        await pilot.press("R")
+        await settle(pilot, app, 16, kie)
+
+        finished = [n for n in notifications(app) if "finished" in n]
+        assert finished == ["8 tasks finished: 7 succeeded, 1 failed or expired."]
+        assert bells == [None]
+
+
 async def test_bell_and_notification_can_be_turned_off(
     make_app: AppFactory, kie: FakeKie, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -511,6 +536,40 @@ async def test_cursor_stays_on_its_task_when_a_refresh_reorders_rows(
         assert table_ids(app)[0] == "g3"  # failed sorts first
         assert app.selected_id() == "g3"
         table = app.query_one("#tasks", DataTable)
+        assert table.cursor_row == 0
+
+
+async def test_the_view_follows_the_cursors_task_when_it_moves_out_of_sight(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    ids = [f"g{n:02d}" for n in range(60)]
+    seed(store, *(entry(task_id) for task_id in ids))
+    for task_id in ids:
+        kie.bodies[task_id] = generating_body(task_id)
+    app = make_app()
+
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(pilot, app, 60, kie)
+        await pilot.press("s", "s")  # sort by state
+        await pilot.press("end")  # the last task, not a sideways scroll
+        await pilot.pause()
+        table = app.table
+        assert app.selected_id() == "g59"
+        assert table.scroll_x == 0
+        assert table.scroll_y > 0
+        kie.bodies["g59"] = failed_body("g59", "boom")
+
+        await pilot.press("r")
+        await settle(pilot, app, 61, kie)
+
+        assert table_ids(app)[0] == "g59"  # failed sorts first
+        assert app.selected_id() == "g59"
+        assert table.scroll_y == 0  # and the view went with it
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.cursor_row == 59
+        await pilot.press("home")
+        await pilot.pause()
         assert table.cursor_row == 0
 
 

@@ -68,6 +68,8 @@ DISK_CHECK_TICKS = 2
 KEY_CHECK_TICKS = 5
 """While the key is missing or refused, the config is read again this often (s)."""
 SAVE_SPACING = 2.0
+ANNOUNCE_EACH_UP_TO = 3
+"""Tasks finishing in one batch beyond this get one notification between them."""
 """Seconds between two saves of the watchlist while answers keep coming."""
 _STATE_ORDER = {
     State.FAILED: 0,
@@ -144,6 +146,8 @@ class VeoTuiApp(App[int]):
     ]
 
     KEYS_HELP: ClassVar[list[tuple[str, str]]] = [
+        ("↑ ↓", "move between tasks (PgUp / PgDn: a page)"),
+        ("Home / End", "the first / the last task"),
         ("a", "add task ids (paste many at once)"),
         ("d / Delete", "remove the selected or marked tasks"),
         ("u", "undo the last removal"),
@@ -465,7 +469,13 @@ class VeoTuiApp(App[int]):
         else:
             row = min(table.cursor_row, len(self._order) - 1)
         if table.cursor_row != row:
+            on_screen = table.cursor_row - scroll_y  # where the cursor was shown
             table.move_cursor(row=row, animate=False, scroll=False)
+            # The rows move around the cursor while it stays in view; when
+            # its task moved out of view, the view follows it to where it is.
+            shown = table.scrollable_content_region.height - table.header_height
+            if not scroll_y <= row < scroll_y + max(1, shown):
+                scroll_y = max(0, row - on_screen)
             table.scroll_to(y=scroll_y, animate=False, immediate=True)
         now_on = self._order[row] if row < len(self._order) else None
         if now_on != task_id and not self._details_due:
@@ -678,11 +688,34 @@ class VeoTuiApp(App[int]):
             self.details.show(self.entries[current])
         self.update_topbar()
         self.save_updates([self.entries[task_id] for task_id in changed])
+        if len(finished) > ANNOUNCE_EACH_UP_TO:
+            self._announce_many(finished)
+        else:
+            for entry in finished:
+                self._announce(entry)
         for entry in finished:
-            self._announce(entry)
             record = entry.record
             if self.options.downloads_auto and record and record.state is State.SUCCESS:
                 self._start_downloads([entry.task_id])
+
+    def _announce_many(self, finished: Sequence[WatchEntry]) -> None:
+        """One notification and one bell for a batch of finished tasks."""
+        succeeded = sum(
+            1 for e in finished if e.record and e.record.state is State.SUCCESS
+        )
+        others = len(finished) - succeeded
+        if self.options.notify:
+            parts = [f"{succeeded} succeeded"] if succeeded else []
+            if others:
+                parts.append(f"{others} failed or expired")
+            self.notify(
+                f"{len(finished)} tasks finished: {', '.join(parts)}.",
+                title="✖ some failed" if others else "✔ success",
+                severity="error" if others else "information",
+                markup=False,
+            )
+        if self.options.bell:
+            self.bell()
 
     def _announce(self, entry: WatchEntry) -> None:
         record = entry.record

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from rich.style import Style
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual._types import SegmentLines
+from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.coordinate import Coordinate
 from textual.geometry import Size
@@ -39,6 +40,13 @@ class TaskTable(DataTable[Text]):
     the same changes and compares every segment, and the snapshot tests check
     the rest.
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # DataTable's Home and End scroll sideways; in a list of tasks they
+        # mean the first and the last one.
+        Binding("home", "scroll_top", "First", show=False),
+        Binding("end", "scroll_bottom", "Last", show=False),
+    ]
 
     def append_rows(self, rows: Sequence[tuple[str, Sequence[Text]]]) -> None:
         """Add rows after the last one, by key and cells; no drawn row changes.
