@@ -9,6 +9,7 @@ import pytest
 from veo_tui.domain import (
     FetchError,
     FetchErrorKind,
+    format_credits,
     parse_4k,
     parse_1080p,
     parse_credits,
@@ -115,3 +116,11 @@ def test_any_bytes_give_a_value(body: bytes) -> None:
     for parse in (parse_credits, parse_1080p, parse_4k):
         result = parse(200, body)
         assert isinstance(result, FetchError)
+
+
+@pytest.mark.parametrize(
+    ("balance", "shown"),
+    [(35.95, "35.95"), (500.0, "500"), (1_000_000.0, "1000000"), (0.5, "0.5")],
+)
+def test_a_balance_is_shown_as_kie_ai_gave_it(balance: float, shown: str) -> None:
+    assert format_credits(balance) == shown

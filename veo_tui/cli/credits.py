@@ -17,7 +17,7 @@ from veo_tui.api import ApiOptions, KieClient, mask_key
 from veo_tui.cli.common import EXIT_FETCH, EXIT_OK
 from veo_tui.cli.logs import setup_logging
 from veo_tui.cli.status import api_options
-from veo_tui.domain import FetchError, FetchErrorKind
+from veo_tui.domain import FetchError, FetchErrorKind, format_credits
 from veo_tui.store.config import load_config
 
 
@@ -72,8 +72,3 @@ async def fetch_credits(options: ApiOptions) -> float | FetchError:
     """The balance, or why it could not be had."""
     async with KieClient(options) as client:
         return await client.credits()
-
-
-def format_credits(balance: float) -> str:
-    """``35.95`` as given, ``500`` rather than ``500.0``."""
-    return str(int(balance)) if balance.is_integer() else repr(balance)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from veo_tui.domain.endpoints import parse_4k, parse_1080p, parse_credits
+from veo_tui.domain.endpoints import (
+    format_credits,
+    parse_4k,
+    parse_1080p,
+    parse_credits,
+)
 from veo_tui.domain.hints import failure_hint
 from veo_tui.domain.ids import InvalidTaskId, ParsedIds, check_task_id, split_task_ids
 from veo_tui.domain.parse import is_web_url, parse_record_info
@@ -28,6 +33,7 @@ __all__ = [
     "TaskRecord",
     "check_task_id",
     "failure_hint",
+    "format_credits",
     "human_duration",
     "inert",
     "is_web_url",

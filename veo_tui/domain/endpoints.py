@@ -30,6 +30,11 @@ _T = TypeVar("_T")
 _PROCESSING = "processing"
 
 
+def format_credits(balance: float) -> str:
+    """``35.95`` as given, ``500`` rather than ``500.0``, never ``1e+06``."""
+    return str(int(balance)) if balance.is_integer() else repr(balance)
+
+
 def parse_credits(http_status: int, body: bytes) -> float | FetchError:
     """The account's balance from ``GET /api/v1/chat/credit``, fractions as given.
 

@@ -33,6 +33,7 @@ from veo_tui.domain import (
     FetchErrorKind,
     ParsedIds,
     State,
+    format_credits,
     inert,
     is_web_url,
     split_task_ids,
@@ -636,7 +637,7 @@ class VeoTuiApp(App[int]):
         if queued:
             bar.append(f"· {queued}{'' if compact else ' queued'}  ", style="dim")
         if self.credits is not None:
-            bar.append(f"credits {self.credits:g}  ", style="bold")
+            bar.append(f"credits {format_credits(self.credits)}  ", style="bold")
         bar.append(f"sort: {self.sort_by}", style="dim")
         if self.filter_text:
             bar.append(f"  filter: {inert(self.filter_text, limit=30)}", style="dim")
@@ -1092,7 +1093,7 @@ class VeoTuiApp(App[int]):
         question.append(f"Task {inert(task_id, limit=60)}\n")
         question.append("kie.ai charges credits for 4K", style="bold yellow")
         if self.credits is not None:
-            question.append(f" (balance: {self.credits:g})")
+            question.append(f" (balance: {format_credits(self.credits)})")
         question.append(". It is requested once; asking again does not charge twice.")
 
         def answered(yes: bool | None) -> None:
