@@ -381,14 +381,20 @@ class WatchlistStore:
         copy = self.path.with_name(f"{self.path.name}.kept-{digest}")
         if copy.exists():
             return copy
+        temporary = None
         try:
+            # Not the save's temporary name: a save under the lock deletes
+            # those, and this may run without it.
             handle, temporary = tempfile.mkstemp(
-                prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=self.path.parent
+                prefix=".watchlist-kept-", dir=self.path.parent
             )
             with os.fdopen(handle, "wb") as stream:
                 stream.write(raw)
             os.replace(temporary, copy)
         except OSError as error:
+            if temporary is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
             raise WatchlistError(
                 f"Cannot keep a copy of {self.path} before changing it: "
                 f"{error.strerror or error}"
