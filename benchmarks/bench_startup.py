@@ -46,7 +46,7 @@ from _common import (
 
 TASKS = 1000
 SIZE = (120, 36)
-START_RUNS = 5
+START_RUNS = 11
 MAX_START_RATIO = 1.5
 PRESSES = 100
 LATENCY_S = 0.05

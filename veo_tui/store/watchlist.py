@@ -12,7 +12,6 @@ watchlist is moved aside with a timestamp and reported, never overwritten.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -377,6 +376,8 @@ class WatchlistStore:
 
     def _keep_copy(self, raw: bytes) -> Path:
         """Save ``raw`` beside the watchlist, once per content; return where."""
+        import hashlib  # rarely needed: not worth its import at every start
+
         digest = hashlib.sha256(raw).hexdigest()[:12]
         copy = self.path.with_name(f"{self.path.name}.kept-{digest}")
         if copy.exists():
