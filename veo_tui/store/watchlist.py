@@ -382,20 +382,11 @@ class WatchlistStore:
         copy = self.path.with_name(f"{self.path.name}.kept-{digest}")
         if copy.exists():
             return copy
-        temporary = None
         try:
             # Not the save's temporary name: a save under the lock deletes
             # those, and this may run without it.
-            handle, temporary = tempfile.mkstemp(
-                prefix=".watchlist-kept-", dir=self.path.parent
-            )
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(raw)
-            os.replace(temporary, copy)
+            _replace_atomically(copy, raw, ".watchlist-kept-", "")
         except OSError as error:
-            if temporary is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
             raise WatchlistError(
                 f"Cannot keep a copy of {self.path} before changing it: "
                 f"{error.strerror or error}"
@@ -471,18 +462,9 @@ class WatchlistStore:
         folder = self.path.parent
         self._remove_stale_temporaries()
 
-        handle, temporary = tempfile.mkstemp(
-            prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=folder
-        )
         try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, self.path)
+            _replace_atomically(self.path, data, _TEMP_PREFIX, _TEMP_SUFFIX)
         except OSError as error:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
             raise WatchlistError(
                 f"Cannot write {self.path}: {error.strerror or error}"
             ) from None
@@ -498,6 +480,24 @@ class WatchlistStore:
         for stale in self.path.parent.glob(f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
             with contextlib.suppress(OSError):
                 stale.unlink()
+
+
+def _replace_atomically(target: Path, data: bytes, prefix: str, suffix: str) -> None:
+    """Put ``data`` at ``target`` whole or not at all: a temporary file in the
+    same folder, written and fsynced, then renamed over ``target``."""
+    handle, temporary = tempfile.mkstemp(
+        prefix=prefix, suffix=suffix, dir=target.parent
+    )
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def _fsync_folder(folder: Path) -> None:
