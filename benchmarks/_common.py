@@ -7,19 +7,25 @@ Nothing here touches the network beyond 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import multiprocessing.connection
 import os
 import platform
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from veo_tui.domain import State, TaskRecord
+from veo_tui.domain import FetchError, State, TaskRecord
 from veo_tui.store.watchlist import WatchEntry, WatchlistStore
+
+if TYPE_CHECKING:
+    from veo_tui.api import KieClient
 
 NOW = datetime(2026, 12, 3, 12, 0, 0, tzinfo=UTC)
 """The fixed wall time of seeded records, so runs compare."""
@@ -194,23 +200,65 @@ def stand_in_process(
     should not take the measured process's CPU or its GIL. On this 2-core
     machine the stand-in gets the other core.
     """
+    with server_process(
+        _serve_stand_in, (scenario, count, latency_ms, speed), "the stand-in"
+    ) as (connection, (base_url, key, ids)):
+        yield StandIn(base_url, key, tuple(ids), connection)
+
+
+@contextmanager
+def server_process(
+    target: Callable[..., None], args: tuple[Any, ...], what: str
+) -> Iterator[tuple[multiprocessing.connection.Connection, Any]]:
+    """Run ``target(connection, *args)`` in a child process until done.
+
+    The child sends one message once it serves (yielded with the connection)
+    and stops when sent ``("stop",)``.
+    """
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
     child = context.Process(
-        target=_serve_stand_in,
-        args=(theirs, scenario, count, latency_ms, speed),
-        name="veo-tui-bench-sim",
-        daemon=True,
+        target=target, args=(theirs, *args), name="veo-tui-bench-server", daemon=True
     )
     child.start()
     try:
         if not ours.poll(60):
-            raise RuntimeError("the stand-in did not start within 60 s")
-        base_url, key, ids = ours.recv()
-        yield StandIn(base_url, key, tuple(ids), ours)
+            raise RuntimeError(f"{what} did not start within 60 s")
+        yield ours, ours.recv()
     finally:
         ours.send(("stop",))
         child.join(10)
         if child.is_alive():
             child.terminate()
             child.join(5)
+
+
+async def poller_refresh(
+    client: KieClient, ids: tuple[str, ...], concurrency: int | None = None
+) -> tuple[float, int]:
+    """Seconds for the poller (the dashboard's path) to fetch every id once,
+    with no request rate limit; and the fetch errors seen."""
+    from veo_tui.polling import Poller, PollResult, PollSettings, Scheduler
+
+    settings = PollSettings(max_requests_per_second=0)
+    if concurrency is not None:
+        settings = replace(settings, concurrency=concurrency)
+    results: list[PollResult] = []
+    finished = asyncio.Event()
+
+    def on_batch(batch: list[PollResult]) -> None:
+        results.extend(batch)
+        if len(results) >= len(ids):
+            finished.set()
+
+    poller = Poller(Scheduler(settings), on_batch, client=client)
+    started = time.perf_counter()
+    for task_id in ids:
+        poller.track(task_id)
+    loop = asyncio.create_task(poller.run())
+    await asyncio.wait_for(finished.wait(), timeout=60)
+    elapsed = time.perf_counter() - started
+    poller.stop()
+    await loop
+    errors = sum(isinstance(item.result, FetchError) for item in results)
+    return elapsed, errors

@@ -44,12 +44,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from _common import Row, print_table, stand_in_process, verdict
+from _common import (
+    Row,
+    poller_refresh,
+    print_table,
+    server_process,
+    stand_in_process,
+    verdict,
+)
 
 from veo_tui.api import ApiOptions, KieClient
 from veo_tui.api.client import RECORD_INFO_PATH
-from veo_tui.domain import FetchError
-from veo_tui.polling import Poller, PollResult, PollSettings, Scheduler
+from veo_tui.polling import PollSettings
 
 TASKS = 1000
 LATENCY_MS = 50.0
@@ -192,55 +198,13 @@ class HypercornStandIn:
 
 @contextmanager
 def hypercorn_process(count: int, latency_ms: float) -> Iterator[HypercornStandIn]:
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    child = context.Process(
-        target=_serve_hypercorn,
-        args=(theirs, count, latency_ms),
-        name="veo-tui-bench-hypercorn",
-        daemon=True,
-    )
-    child.start()
-    try:
-        if not ours.poll(60):
-            raise RuntimeError("the hypercorn stand-in did not start within 60 s")
-        base_url, key, ids = ours.recv()
-        yield HypercornStandIn(base_url, key, tuple(ids), ours)
-    finally:
-        ours.send(("stop",))
-        child.join(10)
-        if child.is_alive():
-            child.terminate()
-            child.join(5)
+    with server_process(
+        _serve_hypercorn, (count, latency_ms), "the hypercorn stand-in"
+    ) as (connection, (base_url, key, ids)):
+        yield HypercornStandIn(base_url, key, tuple(ids), connection)
 
 
 # --- the client side: bench 1's refresh, with a concurrency and a protocol ---
-
-
-async def poller_refresh(
-    client: KieClient, ids: tuple[str, ...], concurrency: int
-) -> tuple[float, int]:
-    """Seconds for the poller to fetch every id once; and the errors seen."""
-    settings = PollSettings(max_requests_per_second=0, concurrency=concurrency)
-    results: list[PollResult] = []
-    finished = asyncio.Event()
-
-    def on_batch(batch: list[PollResult]) -> None:
-        results.extend(batch)
-        if len(results) >= len(ids):
-            finished.set()
-
-    poller = Poller(Scheduler(settings), on_batch, client=client)
-    started = time.perf_counter()
-    for task_id in ids:
-        poller.track(task_id)
-    loop = asyncio.create_task(poller.run())
-    await asyncio.wait_for(finished.wait(), timeout=60)
-    elapsed = time.perf_counter() - started
-    poller.stop()
-    await loop
-    errors = sum(isinstance(item.result, FetchError) for item in results)
-    return elapsed, errors
 
 
 @dataclass(slots=True)

@@ -18,42 +18,17 @@ import cProfile
 import pstats
 import time
 
-from _common import Row, print_table, stand_in_process, verdict
+from _common import Row, poller_refresh, print_table, stand_in_process, verdict
 
 from veo_tui.api import ApiOptions, KieClient
 from veo_tui.api.client import RECORD_INFO_PATH
-from veo_tui.domain import FetchError
-from veo_tui.polling import Poller, PollResult, PollSettings, Scheduler
+from veo_tui.polling import PollSettings
 
 TASKS = 1000
 LATENCY_MS = 50.0
 SAMPLE = 100
 MAX_RATIO_TO_BOUND = 1.3
 MIN_SPEEDUP = 6.0
-
-
-async def poller_refresh(client: KieClient, ids: tuple[str, ...]) -> tuple[float, int]:
-    """Seconds for the poller to fetch every id once; and the errors seen."""
-    settings = PollSettings(max_requests_per_second=0)
-    results: list[PollResult] = []
-    finished = asyncio.Event()
-
-    def on_batch(batch: list[PollResult]) -> None:
-        results.extend(batch)
-        if len(results) >= len(ids):
-            finished.set()
-
-    poller = Poller(Scheduler(settings), on_batch, client=client)
-    started = time.perf_counter()
-    for task_id in ids:
-        poller.track(task_id)
-    loop = asyncio.create_task(poller.run())
-    await asyncio.wait_for(finished.wait(), timeout=60)
-    elapsed = time.perf_counter() - started
-    poller.stop()
-    await loop
-    errors = sum(isinstance(item.result, FetchError) for item in results)
-    return elapsed, errors
 
 
 async def sequential(client: KieClient, ids: tuple[str, ...]) -> float:

@@ -36,14 +36,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import (
-    Row,
-    generating_record,
-    print_table,
-    seed_watchlist,
-    verdict,
-)
-
 TASKS = 1000
 SIZE = (120, 36)
 START_RUNS = 11
@@ -127,6 +119,7 @@ def time_start(*args: str) -> float:
 async def key_latencies(watchlist: Path) -> tuple[list[float], int, int, float]:
     """Latencies (s) of "down" presses during a refresh, presses lost, answers
     and the refresh's seconds."""
+    from _common import generating_record
     from textual import events
 
     from veo_tui.domain import FetchResult
@@ -207,6 +200,9 @@ def main() -> None:
         else:
             child_bare()
         return
+    # Here, not at the top: a child must import nothing the app it times does
+    # not (_common brings veo_tui's store, which the bare app would pay for).
+    from _common import Row, print_table, seed_watchlist, verdict
 
     # Textual's bytecode was written when pip installed it; ours is written on
     # a first run, unless PYTHONDONTWRITEBYTECODE is set (as on the machine
