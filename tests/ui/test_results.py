@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from textual.widgets import Button
 
 from tests.ui.conftest import (
     BASE,
@@ -83,6 +85,37 @@ async def test_videos_downloaded_before_show_as_saved_on_start(
         await settle(pilot, app, 0, kie)
 
         assert app.saved_ids == {"a1"}
+
+
+async def test_open_folder_shows_for_a_saved_task_only_and_opens_its_folder(
+    make_app: AppFactory,
+    store: WatchlistStore,
+    kie: FakeKie,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seed(store, entry("a1", done("a1")), entry("b2", done("b2")))
+    (tmp_path / "a1.mp4").write_bytes(VIDEO)
+    app = make_app(download_dir=tmp_path)
+    opened: list[str] = []
+    monkeypatch.setattr(app, "open_url", lambda url, **_: opened.append(url))
+
+    async with app.run_test(size=(120, 50)) as pilot:
+        await settle(pilot, app, 0, kie)
+        assert "downloaded: safe" in videos(app)
+        folder = app.query_one("#open-folder", Button)
+        assert folder.display
+
+        await pilot.press("down")  # b2: nothing saved
+        await pilot.pause()
+        assert not folder.display
+
+        await pilot.press("up")
+        await pilot.pause()
+        assert folder.display
+        folder.press()
+        await pilot.pause()
+        assert opened == [tmp_path.as_uri()]
 
 
 async def test_h_asks_for_1080p_and_adds_its_url(

@@ -69,9 +69,11 @@ DISK_CHECK_TICKS = 2
 KEY_CHECK_TICKS = 5
 """While the key is missing or refused, the config is read again this often (s)."""
 SAVE_SPACING = 2.0
+"""Seconds between two saves of the watchlist while answers keep coming."""
 ANNOUNCE_EACH_UP_TO = 3
 """Tasks finishing in one batch beyond this get one notification between them."""
-"""Seconds between two saves of the watchlist while answers keep coming."""
+WIDE_FROM = 150
+"""Terminal width (columns) from which the details sit beside the table."""
 _STATE_ORDER = {
     State.FAILED: 0,
     State.GENERATING: 1,
@@ -122,7 +124,7 @@ class VeoTuiApp(App[int]):
     TITLE = "veo-tui"
     HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 - App declares it without ClassVar
         (0, "-narrow"),
-        (150, "-wide"),
+        (WIDE_FROM, "-wide"),
     ]
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -215,11 +217,15 @@ class VeoTuiApp(App[int]):
     # Layout
 
     def compose(self) -> ComposeResult:
+        # Textual sets the breakpoint class on the first resize event, after
+        # the first frame: set it now, so that frame already has its layout.
+        self.screen.set_class(self.size.width >= WIDE_FROM, "-wide")
+        self.screen.set_class(self.size.width < WIDE_FROM, "-narrow")
         yield Static(id="topbar")
         yield Static(id="banner")
         with Horizontal(id="body"):
             with Vertical(id="table-box"):
-                yield Input(placeholder="filter by id, prompt or state", id="filter")
+                # The filter box is mounted above the table on the first "/".
                 yield TaskTable(id="tasks", cursor_type="row", zebra_stripes=True)
                 yield Static(id="empty")
             yield DetailsPanel(
@@ -235,7 +241,6 @@ class VeoTuiApp(App[int]):
         table = self.table
         for key, label, width in COLUMNS:
             table.add_column(label, key=key, width=width)
-        self.filter_box.display = False
         for entry in self.store.load():
             self.entries[entry.task_id] = entry
         self._show_store_warnings()
@@ -279,6 +284,8 @@ class VeoTuiApp(App[int]):
                     self._extras(task_id).saved = [path]
         if self.saved_ids:
             self.sync_table(self.saved_ids)
+            if self.selected_id() in self.saved_ids:
+                self._show_selected()  # "downloaded: safe", and the folder button
 
     # The widgets, looked up once: timers may still fire while the screen
     # is being torn down, when a query would find nothing.
@@ -303,9 +310,11 @@ class VeoTuiApp(App[int]):
     def empty_note(self) -> Static:
         return self.query_one("#empty", Static)
 
-    @cached_property
-    def filter_box(self) -> Input:
-        return self.query_one("#filter", Input)
+    @property
+    def filter_box(self) -> Input | None:
+        """The filter box, if "/" ever mounted it."""
+        boxes = self.query("#filter").results(Input)
+        return next(boxes, None)
 
     # The table, kept in step with the entries
 
@@ -1214,8 +1223,13 @@ class VeoTuiApp(App[int]):
         )
         self.update_topbar()
 
-    def action_filter(self) -> None:
+    async def action_filter(self) -> None:
         box = self.filter_box
+        if box is None:
+            # Not composed at start: its styles and widget cost the first
+            # frame time, and many sessions never filter.
+            box = Input(placeholder="filter by id, prompt or state", id="filter")
+            await self.query_one("#table-box").mount(box, before=self.table)
         box.display = True
         box.focus()
 
@@ -1228,7 +1242,7 @@ class VeoTuiApp(App[int]):
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
         box = self.filter_box
-        if not box.value:
+        if box is not None and not box.value:
             box.display = False
         self.table.focus()
 
@@ -1236,7 +1250,7 @@ class VeoTuiApp(App[int]):
         if event.key != "escape":
             return
         box = self.filter_box
-        if box.has_focus or self.filter_text:
+        if box is not None and (box.has_focus or self.filter_text):
             box.value = ""
             box.display = False
             self.table.focus()

@@ -130,7 +130,7 @@ class DetailsPanel(VerticalScroll):
         with Vertical(id="videos-panel", classes="panel"):
             yield Static(id="videos-summary")
             yield Vertical(id="video-urls")
-            yield Button("open folder", id="open-folder", compact=True)
+            # The "open folder" button is mounted when a task has a saved file.
         yield Static(id="timings-panel", classes="panel")
         yield Static(id="request-panel", classes="panel")
 
@@ -292,8 +292,14 @@ class DetailsPanel(VerticalScroll):
                 lines.append(_line("Expires in", left, "bold red" if warn else ""))
         lines.extend(_line(label, plain(note, limit=300)) for label, note in notes)
         set_text(self.query_one("#videos-summary", Static), Text("\n").join(lines))
-        folder = self.query_one("#open-folder", Button)
-        folder.display = bool(extras and extras.saved)
+        saved = bool(extras and extras.saved)
+        folder = next(panel.query("#open-folder").results(Button), None)
+        if folder is not None:
+            folder.display = saved
+        elif saved:
+            # Not composed at start: Button's styles are the largest of any
+            # widget's, and most tasks are never downloaded.
+            panel.mount(Button("open folder", id="open-folder", compact=True))
         if urls != self._urls:
             self._urls = urls
             # Moving the cursor changes the URLs at every step: reuse the rows
