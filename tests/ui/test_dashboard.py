@@ -116,6 +116,33 @@ async def test_a_long_watchlist_shows_a_screenful_first_then_every_row(
         assert app.selected_id() == "done000"
 
 
+@pytest.mark.parametrize(("width", "details_beside"), [(120, False), (160, True)])
+async def test_the_first_frame_already_has_the_layout_for_the_terminals_width(
+    make_app: AppFactory, store: WatchlistStore, width: int, details_beside: bool
+) -> None:
+    seed(store, entry("done1", done("done1")))
+    app = make_app()
+    first: list[tuple[Any, Any]] = []
+    display = app._display
+
+    def hooked(screen: Any, renderable: Any) -> None:
+        if renderable is not None and not first:
+            first.append((app.table.region, app.details.region))
+        display(screen, renderable)
+
+    app._display = hooked  # type: ignore[method-assign]
+    async with app.run_test(size=(width, 30)) as pilot:
+        await pilot.pause()
+
+    table, details = first[0]
+    if details_beside:  # wide: the details sit right of a table
+        assert details.x >= table.right
+        assert details.y == table.y
+    else:  # narrow: the table is full width, the details under it
+        assert table.width == width
+        assert details.y >= table.bottom
+
+
 async def test_the_dashboards_own_process_gets_its_garbage_collector_back(
     make_app: AppFactory, store: WatchlistStore
 ) -> None:
