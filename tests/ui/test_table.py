@@ -149,9 +149,32 @@ class TwinApp(App[None]):
         for table in self.query(DataTable):
             table.add_column("Name", key="name", width=8)
             table.add_column("State", key="state", width=10)
+            table.add_column("Note", key="note", width=7)
             for number in range(30):
                 state = Text("waiting", style="yellow" if number % 2 else "")
-                table.add_row(Text(f"row{number}"), state, key=f"r{number}")
+                note = NOTES[number % len(NOTES)]
+                table.add_row(Text(f"row{number}"), state, note, key=f"r{number}")
+
+
+def _spans() -> Text:
+    text = Text("●", style="bold cyan")
+    text.append_text(Text("✔ ok", style="bold green"))
+    text.append(" more", style="dim")
+    return text
+
+
+NOTES = [
+    Text(""),
+    Text("exactly"),  # the column's width
+    Text("much longer than the column"),
+    Text("much longer than the column", overflow="ellipsis"),
+    Text("much longer than the column", no_wrap=True),
+    Text("✔ saved", style="green"),
+    Text("中文字幕的", style="bold red"),  # wide characters cut at the edge
+    _spans(),
+    Text("right", justify="right"),
+    "a str",  # not Text: drawn the way DataTable draws it
+]
 
 
 def segments(table: DataTable[Text]) -> list[list[tuple[str, Style | None]]]:
