@@ -40,6 +40,42 @@ class AddDialog(ModalScreen[ParsedIds | None]):
     lost. The screen's result is the parsed ids, or ``None`` when cancelled.
     """
 
+    # Here rather than in veo_tui.tcss: parsed when a dialog first opens,
+    # not at every start.
+    DEFAULT_CSS = """
+    AddDialog {
+        align: center middle;
+    }
+    #add-dialog {
+        width: 80%;
+        max-width: 100;
+        height: auto;
+        max-height: 90%;
+        border: thick $primary;
+        background: $surface;
+        padding: 1 2;
+    }
+    #add-title {
+        text-style: bold;
+    }
+    #add-help {
+        color: $text-muted;
+        margin-bottom: 1;
+    }
+    #add-ids {
+        height: 8;
+    }
+    #add-problems {
+        height: auto;
+        max-height: 10;
+        margin-top: 1;
+    }
+    #add-buttons {
+        height: auto;
+        align-horizontal: right;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(
@@ -113,6 +149,21 @@ class AddDialog(ModalScreen[ParsedIds | None]):
 class HelpScreen(ModalScreen[None]):
     """Every key of the dashboard, one per line."""
 
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    #help-dialog {
+        width: 80%;
+        max-width: 90;
+        height: auto;
+        max-height: 90%;
+        border: thick $primary;
+        background: $surface;
+        padding: 1 2;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark,f1", "dismiss_help", "Close"),
     ]
@@ -143,6 +194,23 @@ class HelpScreen(ModalScreen[None]):
 
 class ConfirmScreen(ModalScreen[bool]):
     """A yes-or-no question, for actions that cost money (4K)."""
+
+    DEFAULT_CSS = """
+    ConfirmScreen {
+        align: center middle;
+    }
+    #confirm-dialog {
+        width: 70;
+        height: auto;
+        border: thick $warning;
+        background: $surface;
+        padding: 1 2;
+    }
+    #confirm-buttons {
+        height: auto;
+        margin-top: 1;
+    }
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes"),
