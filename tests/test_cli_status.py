@@ -324,6 +324,23 @@ def test_every_subcommand_has_help() -> None:
         assert "usage: veo-tui" in result.stdout
 
 
+def test_parsing_the_command_line_leaves_the_http_stack_and_the_stand_in_unloaded() -> (
+    None
+):
+    # Every `veo-tui` start, the dashboard's included, builds every command's
+    # parser: importing httpx, uvicorn and Starlette there cost ~100 ms.
+    probe = (
+        "import sys, veo_tui.cli; veo_tui.cli.build_parser().parse_args([]); "
+        "print(sorted({'httpx', 'uvicorn', 'starlette'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_unreachable_server_exits_4_without_traceback(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text("[api]\nmax_retries = 0\nconnect_timeout = 1.0\n")

@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from veo_tui.api import ApiOptions, KieClient, mask_key
+from veo_tui.api import ApiOptions, mask_key
 from veo_tui.cli.common import EXIT_FETCH, EXIT_OK
 from veo_tui.cli.logs import setup_logging
 from veo_tui.cli.status import api_options
@@ -70,5 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def fetch_credits(options: ApiOptions) -> float | FetchError:
     """The balance, or why it could not be had."""
+    from veo_tui.api import KieClient  # httpx: not for every `veo-tui` start
+
     async with KieClient(options) as client:
         return await client.credits()

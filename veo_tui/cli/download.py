@@ -17,16 +17,9 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from veo_tui.api import (
-    ApiOptions,
-    Downloader,
-    DownloadProgress,
-    DownloadResult,
-    DownloadStatus,
-    KieClient,
-)
+from veo_tui.api import ApiOptions
 from veo_tui.cli.common import (
     EXIT_FAILED,
     EXIT_FETCH,
@@ -38,6 +31,9 @@ from veo_tui.cli.logs import setup_logging
 from veo_tui.cli.status import api_options
 from veo_tui.domain import FetchError, State, TaskRecord, human_duration, inert
 from veo_tui.store.config import load_config
+
+if TYPE_CHECKING:
+    from veo_tui.api import DownloadProgress, DownloadResult
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -130,6 +126,8 @@ class _Printer:
         if self.json:
             self._json(result.to_json())
             return
+        from veo_tui.api import DownloadStatus
+
         if result.status is DownloadStatus.FAILED:
             kind = result.error_kind.value if result.error_kind else "error"
             detail = f"failed ({kind}): {result.message}"
@@ -189,6 +187,9 @@ async def download_tasks(
     """Fetch each task's record and download its videos; return the exit status."""
     printer.start(task_ids)
     failed = no_results = False
+    # httpx: imported here, not for every `veo-tui` start.
+    from veo_tui.api import Downloader, KieClient
+
     async with KieClient(options) as client, Downloader(directory) as downloader:
         for task_id in task_ids:
             record = await client.record_info(task_id)

@@ -25,7 +25,6 @@ from veo_tui.sim import (
     SimOptions,
     SimStartError,
     TaskState,
-    create_app,
     is_loopback,
     parse_fault_option,
 )
@@ -177,6 +176,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     except ValueError as error:
         raise UsageError(f"--fault: {error}") from None
+
+    from veo_tui.sim.app import create_app  # Starlette: only when serving
 
     app = create_app(state)
     server = make_server(

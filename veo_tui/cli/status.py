@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from veo_tui.api import ApiOptions, KieClient, mask_key
+from veo_tui.api import ApiOptions, mask_key
 from veo_tui.cli.common import (
     EXIT_FETCH,
     EXIT_OK,
@@ -119,6 +119,8 @@ async def fetch_all(
     emit: Callable[[str, FetchResult], None],
 ) -> list[FetchResult]:
     """Fetch every id with at most ``concurrency`` in flight; emit in order."""
+    from veo_tui.api import KieClient  # httpx: not for every `veo-tui` start
+
     gate = asyncio.Semaphore(concurrency)
 
     async def fetch(client: KieClient, task_id: str) -> FetchResult:

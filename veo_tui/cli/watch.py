@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from veo_tui.api import ApiOptions, KieClient
+from veo_tui.api import ApiOptions
 from veo_tui.cli.common import (
     EXIT_FAILED,
     EXIT_FETCH,
@@ -180,6 +180,8 @@ class Watch:
         Returns:
             The exit status.
         """
+        from veo_tui.api import KieClient  # httpx: not for every `veo-tui` start
+
         self._done = asyncio.Event()
         scheduler = Scheduler(settings)
         async with KieClient(options) as client:

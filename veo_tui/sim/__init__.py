@@ -10,7 +10,9 @@ This package never imports the project's client: it speaks HTTP, as kie.ai does.
 
 from __future__ import annotations
 
-from veo_tui.sim.app import SimApp, create_app
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from veo_tui.sim.faults import FaultKind, FaultSettings, parse_fault_option
 from veo_tui.sim.scenario import (
     BUILTIN_SCENARIOS,
@@ -35,6 +37,21 @@ from veo_tui.sim.server import (
     running_sim_in_thread,
 )
 from veo_tui.sim.tasks import SimClock, SimState, SimTask, TaskState
+
+if TYPE_CHECKING:
+    from veo_tui.sim.app import SimApp, create_app
+
+# The Starlette app is imported on first use: every `veo-tui` start builds
+# the `sim` command's parser, and the dashboard's first frame should not wait.
+_LAZY = {"SimApp": "app", "create_app": "app"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"veo_tui.sim.{module}"), name)
+
 
 __all__ = [
     "BUILTIN_SCENARIOS",

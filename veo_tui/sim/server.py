@@ -17,14 +17,19 @@ import threading
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import uvicorn
-
-from veo_tui.sim.app import SimApp, create_app
 from veo_tui.sim.faults import FaultKind
 from veo_tui.sim.scenario import Scenario, load_scenario
 from veo_tui.sim.tasks import SimClock, SimState, SimTask
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from veo_tui.sim.app import SimApp
+
+# uvicorn and the Starlette app are imported when a stand-in starts: every
+# `veo-tui` start builds the `sim` command's parser, which needs this module.
 
 DEFAULT_KEY = "sk-sim-local-test-key"
 """The key the stand-in accepts unless told otherwise. Not a kie.ai key."""
@@ -179,14 +184,6 @@ class RunningSim:
         return self.state.requests[path]
 
 
-class _EmbeddedServer(uvicorn.Server):
-    """A uvicorn server that leaves the host program's signal handlers alone."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 class _QuietDrops(logging.Filter):
     """Hide uvicorn's complaint about the connections the stand-in drops on purpose."""
 
@@ -212,6 +209,15 @@ def make_server(
             program (a dashboard must not get uvicorn's stderr handlers).
         access_log: Log one line per request to ``uvicorn.access``.
     """
+    import uvicorn
+
+    class _EmbeddedServer(uvicorn.Server):
+        """A uvicorn server that leaves the host program's signal handlers alone."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
     extra: dict[str, Any] = {"log_config": None} if embedded else {}
     config = uvicorn.Config(
         app,
@@ -312,6 +318,8 @@ async def running_sim(
     options = replace(options or SimOptions(), **overrides)
     check_host(options.host, options.allow_remote)
     state = build_state(options)
+    from veo_tui.sim.app import create_app
+
     app = create_app(state)
     server = make_server(app, options.host, options.port)
     task = await start_server(server)
@@ -334,6 +342,8 @@ def running_sim_in_thread(
     options = replace(options or SimOptions(), **overrides)
     check_host(options.host, options.allow_remote)
     state = build_state(options)
+    from veo_tui.sim.app import create_app
+
     app = create_app(state)
     server = make_server(app, options.host, options.port)
     ready = threading.Event()
