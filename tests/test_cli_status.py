@@ -341,6 +341,41 @@ def test_parsing_the_command_line_leaves_the_http_stack_and_the_stand_in_unloade
     assert result.stdout.strip() == "[]"
 
 
+def test_opening_the_dashboard_builds_no_command_parser() -> None:
+    # `veo-tui` and `veo-tui --demo` name no command: building every command's
+    # parser imported their modules (the stand-in's among them), ~15 ms before
+    # the first frame.
+    probe = (
+        "import sys, veo_tui.cli, veo_tui.cli.dashboard as d\n"
+        "d.run_dashboard = lambda args: print(args.demo, sorted(m for m in "
+        "sys.modules if m.startswith(('veo_tui.sim', 'veo_tui.cli.status', "
+        "'veo_tui.cli.watch')))) or 0\n"
+        "sys.exit(veo_tui.cli.main(sys.argv[1:]))"
+    )
+    for argv, demo in (([], "False"), (["--demo"], "True")):
+        result = subprocess.run(
+            [sys.executable, "-c", probe, *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == f"{demo} []"
+
+
+def test_an_unknown_option_is_judged_by_the_whole_parser(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--bogus"])
+
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: --bogus" in err
+    assert "COMMAND" in err  # the usage line lists the commands
+
+
 def test_unreachable_server_exits_4_without_traceback(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text("[api]\nmax_retries = 0\nconnect_timeout = 1.0\n")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,6 +281,8 @@ def _read_file(path: Path | None, explicit: bool) -> dict[str, dict[str, Any]]:
         return values
     except OSError as error:
         raise ConfigError(f"Cannot read {path}: {error.strerror or error}") from None
+    import tomllib  # only when there is a file: the dashboard's start may have none
+
     try:
         document = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as error:

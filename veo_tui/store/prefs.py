@@ -7,12 +7,10 @@ remembers lives beside the watchlist, in the data folder.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
-import tomli_w
 
 from veo_tui.store.config import APP_NAME
 
@@ -38,8 +36,14 @@ class Prefs:
         """Read the preferences; anything unreadable counts as none set."""
         prefs = cls(path or default_prefs_path())
         try:
-            document = tomllib.loads(prefs.path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            text = prefs.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return prefs
+        import tomllib  # only when there is a file: most starts have none
+
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
             return prefs
         theme = document.get("theme")
         prefs.theme = theme if isinstance(theme, str) and theme else None
@@ -47,6 +51,8 @@ class Prefs:
 
     def save(self) -> None:
         """Write the preferences atomically; a failure only loses the theme."""
+        import tomli_w  # only when the theme changes
+
         document = {"theme": self.theme} if self.theme else {}
         temporary = self.path.with_name(self.path.name + ".tmp")
         try:

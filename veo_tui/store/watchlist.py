@@ -17,7 +17,6 @@ import logging
 import os
 import re
 import tempfile
-import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -320,6 +319,8 @@ class WatchlistStore:
         text = text.removeprefix("\ufeff")  # a BOM, from an editor on Windows
         document = _read_own_form(text)
         if document is None:  # not as veo-tui writes it: let tomllib judge
+            import tomllib  # rarely needed: not worth its import at every start
+
             try:
                 document = tomllib.loads(text)
             except tomllib.TOMLDecodeError as error:
