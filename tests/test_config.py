@@ -203,3 +203,24 @@ def test_example_config_loads_cleanly() -> None:
     config = load_config(str(ROOT / "config.example.toml"), environ={})
 
     assert config.base_url == "https://api.kie.ai"
+
+
+def test_an_interval_longer_than_the_max_interval_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "[poll]\ninterval = 120\n")
+
+    with pytest.raises(ConfigError) as refused:
+        load_config(config_path=str(path), environ={})
+
+    assert str(refused.value) == (
+        f"Cannot read {path}: poll.interval (120) is longer than "
+        "poll.max_interval (60, the default); raise poll.max_interval or lower "
+        "poll.interval"
+    )
+
+
+def test_an_interval_equal_to_the_max_interval_is_fine(tmp_path: Path) -> None:
+    path = write(tmp_path, "[poll]\ninterval = 30\nmax_interval = 30\n")
+
+    config = load_config(config_path=str(path), environ={})
+
+    assert (config.poll_interval, config.poll_max_interval) == (30.0, 30.0)

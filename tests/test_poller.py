@@ -475,3 +475,63 @@ async def test_the_client_record_info_is_the_default_fetch(clock: FakeClock) -> 
 def test_a_poller_needs_a_client_or_a_fetch() -> None:
     with pytest.raises(ValueError, match="client or a fetch"):
         Poller(Scheduler(), lambda batch: None)
+
+
+async def test_a_backlog_behind_the_rate_limit_says_how_long_it_takes(
+    make: Callable[..., Harness], clock: FakeClock
+) -> None:
+    settings = PollSettings(concurrency=8, max_requests_per_second=10)
+    harness = make(settings, FakeKie(clock, latency=0.5))
+    for number in range(100):
+        harness.poller.track(f"t{number:03}")
+
+    await clock.settle()
+    backlog = harness.poller.backlog()
+
+    assert backlog is not None
+    assert backlog.waiting == 92  # 8 sent at once
+    assert backlog.limit == "rate"
+    assert backlog.seconds == pytest.approx(9.2)
+
+
+async def test_a_queued_task_counts_its_turn_as_its_next_check(
+    make: Callable[..., Harness], clock: FakeClock
+) -> None:
+    settings = PollSettings(concurrency=8, max_requests_per_second=10)
+    harness = make(settings, FakeKie(clock, latency=0.5))
+    for number in range(100):
+        harness.poller.track(f"t{number:03}")
+
+    await clock.settle()
+
+    assert harness.poller.queue_position("t099") == 91
+    assert harness.poller.next_check("t099") == pytest.approx(9.1)
+    assert harness.poller.next_check("t008") == 0.0  # first in line
+
+
+async def test_without_a_rate_limit_the_backlog_is_paced_by_answers(
+    make: Callable[..., Harness], clock: FakeClock
+) -> None:
+    settings = PollSettings(concurrency=4, max_requests_per_second=0)
+    harness = make(settings, FakeKie(clock, latency=2.0))
+    for number in range(44):
+        harness.poller.track(f"t{number:02}")
+
+    await clock.advance(2.0)  # one round of answers gives the latency
+    backlog = harness.poller.backlog()
+
+    assert backlog is not None
+    assert backlog.limit == "concurrency"
+    assert backlog.waiting == 36
+    assert backlog.seconds == pytest.approx(36 / 4 * 2.0)
+
+
+async def test_no_backlog_when_nothing_waits(
+    make: Callable[..., Harness], clock: FakeClock
+) -> None:
+    harness = make(PollSettings(concurrency=8), FakeKie(clock, latency=1.0))
+    harness.poller.track("a")
+
+    await clock.settle()
+
+    assert harness.poller.backlog() is None

@@ -436,3 +436,41 @@ def test_next_wake_is_the_time_to_the_earliest_due_task() -> None:
 
 def test_next_wake_is_none_when_nothing_is_watched() -> None:
     assert no_jitter().next_wake(0.0) is None
+
+
+def test_queue_position_counts_the_due_tasks_sent_before() -> None:
+    scheduler = no_jitter()
+    for task_id in ("a", "b", "c"):
+        scheduler.track(task_id, 0.0)
+
+    positions = [scheduler.queue_position(task_id, 0.0) for task_id in "abc"]
+
+    assert positions == [0, 1, 2]
+    assert scheduler.waiting(0.0) == 3
+
+
+def test_a_task_not_due_or_in_flight_has_no_queue_position() -> None:
+    scheduler = no_jitter()
+    scheduler.track("sent", 0.0)
+    scheduler.track("later", 0.0)
+    scheduler.started("sent", 0.0)
+    scheduler.started("later", 0.0)
+    scheduler.on_result("later", GENERATING, 0.0)
+
+    assert scheduler.queue_position("sent", 1.0) is None
+    assert scheduler.queue_position("later", 1.0) is None
+    assert scheduler.queue_position("unknown", 1.0) is None
+    assert scheduler.waiting(1.0) == 0
+
+
+def test_nothing_waits_in_the_queue_during_a_pause() -> None:
+    scheduler = no_jitter()
+    scheduler.track("t", 0.0)
+    scheduler.track("u", 0.0)
+    scheduler.started("t", 0.0)
+    limited = FetchError(FetchErrorKind.RATE_LIMITED, "slow down", retry_after=30.0)
+    scheduler.on_result("t", limited, 0.0)
+
+    assert scheduler.waiting(1.0) == 0
+    assert scheduler.queue_position("u", 1.0) is None
+    assert scheduler.waiting(31.0) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -679,6 +680,39 @@ async def test_refused_key_shows_a_banner_and_stops_polling(
         assert "refused the API key" in shown(app, "#banner")
         assert "key refused" in shown(app, "#topbar")
         assert kie.calls == ["t1"]
+
+
+async def test_checks_queued_behind_the_rate_limit_say_so_and_for_how_long(
+    store: WatchlistStore, clock: FakeClock
+) -> None:
+    async def never_answers(task_id: str) -> TaskRecord:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    engine = Engine(
+        None,
+        PollSettings(concurrency=2, max_requests_per_second=2),
+        fetch=never_answers,
+        clock=clock.monotonic,
+        wall_clock=clock.wall,
+    )
+    app = VeoTuiApp(store, engine, clock=clock.wall)
+
+    async with app.run_test() as pilot:
+        app.add_ids_text(" ".join(f"q{number:02}" for number in range(40)))
+        await pilot.pause(0.1)
+        await pilot.press("end")
+        app.tick()
+        await pilot.pause()
+
+        banner = shown(app, "#banner")
+        assert "38 checks waiting their turn" in banner
+        assert "at most 2 requests a second" in banner
+        assert "poll.max_requests_per_second" in banner
+        assert "about 19s" in banner
+        status = shown(app, "#status-panel")
+        assert "q39" in status
+        assert "queued behind 37 others" in status
 
 
 async def test_network_down_keeps_last_state_marked_stale_then_recovers(

@@ -6,10 +6,11 @@ against kie.ai within the concurrency and request-rate limits.
 
 from __future__ import annotations
 
-from veo_tui.polling.poller import Fetch, PauseStatus, Poller, PollResult
+from veo_tui.polling.poller import Backlog, Fetch, PauseStatus, Poller, PollResult
 from veo_tui.polling.scheduler import PauseKind, PollSettings, Scheduler
 
 __all__ = [
+    "Backlog",
     "Fetch",
     "PauseKind",
     "PauseStatus",

@@ -63,6 +63,22 @@ class PauseStatus:
     until: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Tasks due now that wait their turn behind the limits, for the UI.
+
+    Attributes:
+        waiting: Tasks due and not yet sent.
+        seconds: About how long until the last of them is sent.
+        limit: Which limit holds them back: ``"rate"``
+            (``max_requests_per_second``) or ``"concurrency"``.
+    """
+
+    waiting: int
+    seconds: float
+    limit: str
+
+
 class Poller:
     """Runs a :class:`Scheduler` against kie.ai until stopped.
 
@@ -115,6 +131,7 @@ class Poller:
         self._starts: deque[float] = deque()
         self._batch: list[PollResult] = []
         self._batch_started: float | None = None
+        self._latency: float | None = None  # a moving mean of answer times
 
     # Changing what is watched; each wakes the loop.
 
@@ -175,8 +192,44 @@ class Poller:
         return PauseStatus(scheduler.pause_kind, scheduler.pause_reason, until)
 
     def next_check(self, task_id: str) -> float | None:
-        """Seconds until ``task_id`` is fetched again by itself, if it will be."""
-        return self.scheduler.next_check(task_id, self._clock())
+        """Seconds until ``task_id`` is fetched again by itself, if it will be.
+
+        A task already due but queued behind others counts the time its turn
+        should take at the current limits, not zero.
+        """
+        now = self._clock()
+        seconds = self.scheduler.next_check(task_id, now)
+        if seconds == 0.0:
+            ahead = self.scheduler.queue_position(task_id, now)
+            if ahead:
+                seconds = self._turn_in(ahead)[0]
+        return seconds
+
+    def queue_position(self, task_id: str) -> int | None:
+        """How many due tasks will be sent before ``task_id``, if it is due."""
+        return self.scheduler.queue_position(task_id, self._clock())
+
+    def backlog(self) -> Backlog | None:
+        """The tasks waiting their turn, when more are due than can be sent now."""
+        waiting = self.scheduler.waiting(self._clock())
+        if waiting == 0:
+            return None
+        seconds, limit = self._turn_in(waiting)
+        return Backlog(waiting, seconds, limit)
+
+    def _turn_in(self, ahead: int) -> tuple[float, str]:
+        """About how long until ``ahead`` more requests have been sent, and which
+        limit says so."""
+        settings = self.scheduler.settings
+        by_rate = (
+            ahead / settings.max_requests_per_second
+            if settings.max_requests_per_second > 0
+            else 0.0
+        )
+        by_slots = ahead / max(1, settings.concurrency) * (self._latency or 0.0)
+        if by_rate >= by_slots:
+            return by_rate, "rate"
+        return by_slots, "concurrency"
 
     # The loop.
 
@@ -278,6 +331,7 @@ class Poller:
         self._wake.clear()
 
     async def _fetch_one(self, task_id: str) -> None:
+        sent = self._clock()
         try:
             result = await self._fetch(task_id)
         except asyncio.CancelledError:
@@ -293,6 +347,10 @@ class Poller:
         if self._in_flight.pop(task_id, None) is None:
             return  # forgotten meanwhile
         now = self._clock()
+        took = max(0.0, now - sent)
+        self._latency = (
+            took if self._latency is None else (0.8 * self._latency + 0.2 * took)
+        )
         self.scheduler.on_result(task_id, result, now)
         self._batch.append(PollResult(task_id, result, self._wall_clock()))
         if self._batch_started is None:

@@ -294,6 +294,35 @@ class Scheduler:
             moment = max(moment, self._paused_until)
         return max(0.0, moment - now)
 
+    def queue_position(self, task_id: str, now: float) -> int | None:
+        """How many due tasks will be sent before ``task_id``, if it is due now.
+
+        ``None`` when it is not waiting to be sent: not due yet, in flight,
+        finished, unknown, or everything is paused. The order is that of
+        :meth:`due`: the longest overdue first.
+        """
+        task = self._tasks.get(task_id)
+        if task is None or not self._is_ready(task, now):
+            return None
+        self._end_pause_if_over(now)
+        if self._pause_kind is not None:
+            return None
+        mine = (task.due_at or 0.0, task.order)
+        return sum(
+            1
+            for other in self._tasks.values()
+            if other is not task
+            and self._is_ready(other, now)
+            and (other.due_at or 0.0, other.order) < mine
+        )
+
+    def waiting(self, now: float) -> int:
+        """How many tasks are due now and not yet sent (0 during a pause)."""
+        self._end_pause_if_over(now)
+        if self._pause_kind is not None:
+            return 0
+        return sum(1 for task in self._tasks.values() if self._is_ready(task, now))
+
     def is_pending(self, task_id: str, now: float) -> bool:
         """Whether the task's last answer was "record is null." within the grace.
 
@@ -309,6 +338,15 @@ class Scheduler:
         )
 
     # Rules.
+
+    def _is_ready(self, task: _Task, now: float) -> bool:
+        """Due now and not in flight, as :meth:`due` would hand it out."""
+        return (
+            task.due_at is not None
+            and task.due_at <= now
+            and not task.in_flight
+            and (self._auto or task.forced)
+        )
 
     def _polls_again(self, task: _Task, record: TaskRecord, now: float) -> bool:
         """Whether a task with this record is ever polled again by itself."""

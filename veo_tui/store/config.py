@@ -206,6 +206,16 @@ def load_config(
             f"{SCHEMA['api']['timezone'].expected}, got {values['api']['timezone']!r}"
         ) from None
 
+    poll = values["poll"]
+    if poll["interval"] > poll["max_interval"]:
+        default = poll["max_interval"] == SCHEMA["poll"]["max_interval"].default
+        given = ", the default" if default else ""
+        raise ConfigError(
+            f"Cannot read {where}: poll.interval ({poll['interval']:g}) is longer "
+            f"than poll.max_interval ({poll['max_interval']:g}{given}); raise "
+            "poll.max_interval or lower poll.interval"
+        )
+
     if concurrency is not None and not 1 <= concurrency <= 64:
         raise ConfigError(f"--concurrency must be from 1 to 64, got {concurrency}")
 
@@ -227,9 +237,7 @@ def load_config(
         notify=values["ui"]["notify"],
         bell=values["ui"]["bell"],
         poll_interval=float(values["poll"]["interval"]),
-        poll_max_interval=float(
-            max(values["poll"]["max_interval"], values["poll"]["interval"])
-        ),
+        poll_max_interval=float(values["poll"]["max_interval"]),
         poll_grace=float(values["poll"]["grace"]),
         max_requests_per_second=float(values["poll"]["max_requests_per_second"]),
         download_dir=_download_dir(values["downloads"]["dir"]),

@@ -232,6 +232,7 @@ class VeoTuiApp(App[int]):
                 clock=self.clock,
                 grace=self.grace,
                 next_check=self.engine.next_check,
+                queue_position=self.engine.queue_position,
                 extras=self.extras.get,
                 id="details",
             )
@@ -667,6 +668,8 @@ class VeoTuiApp(App[int]):
             )
         elif status.waiting_reason:
             message = Text("⏳ " + status.waiting_reason)
+        elif status.backlog:
+            message = Text("⏳ " + status.backlog)
         elif self.options.note:
             message = Text(self.options.note, style="italic")
         banner.display = message is not None

@@ -111,6 +111,7 @@ class DetailsPanel(VerticalScroll):
         clock: Callable[[], datetime],
         grace: timedelta,
         next_check: Callable[[str], datetime | None],
+        queue_position: Callable[[str], int | None] = lambda task_id: None,
         extras: Callable[[str], TaskExtras | None] = lambda task_id: None,
         id: str | None = None,
     ) -> None:
@@ -118,6 +119,7 @@ class DetailsPanel(VerticalScroll):
         self._clock = clock
         self._grace = grace
         self._next_check = next_check
+        self._queue_position = queue_position
         self._extras = extras
         self._entry: WatchEntry | None = None
         self._urls: tuple[tuple[str, str], ...] = ()
@@ -191,12 +193,14 @@ class DetailsPanel(VerticalScroll):
         ]
         next_check = self._next_check(entry.task_id)
         if next_check is not None:
-            lines.append(
-                _line(
-                    "Next check",
-                    "in " + human_duration((next_check - now).total_seconds()),
-                )
-            )
+            wait = human_duration((next_check - now).total_seconds())
+            ahead = self._queue_position(entry.task_id)
+            if ahead:  # due, but behind others for the request limits
+                others = "other" if ahead == 1 else "others"
+                when = f"in about {wait}, queued behind {ahead:,} {others}"
+            else:
+                when = f"in {wait}"
+            lines.append(_line("Next check", when))
         elif record is not None and record.state.is_terminal:
             lines.append(_line("Next check", "never (finished)"))
         if entry.fetch_error is not None:

@@ -17,13 +17,17 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from veo_tui.api.options import ApiOptions
-from veo_tui.domain import FetchError, FetchErrorKind, FetchResult
+from veo_tui.domain import FetchError, FetchErrorKind, FetchResult, human_duration
 from veo_tui.polling.poller import Fetch, Poller, PollResult
 from veo_tui.polling.scheduler import PauseKind, PollSettings, Scheduler
 from veo_tui.store.watchlist import WatchEntry
 
 if TYPE_CHECKING:
     from veo_tui.api.client import KieClient
+
+
+BACKLOG_NOTICE_S = 5.0
+"""Checks queued for longer than this are worth a line in the banner."""
 
 
 class EntrySink(Protocol):
@@ -46,6 +50,8 @@ class EngineStatus:
         last_error: The kind of the latest fetch error, if the latest answer
             was one.
         waiting_reason: Why every request is waiting and until when, if so.
+        backlog: How many checks wait their turn behind the request limits,
+            and for about how long, when that is long enough to notice.
     """
 
     paused: bool = False
@@ -54,6 +60,7 @@ class EngineStatus:
     connected: bool = False
     last_error: FetchErrorKind | None = None
     waiting_reason: str | None = None
+    backlog: str | None = None
 
 
 class Engine:
@@ -202,6 +209,12 @@ class Engine:
             return None
         return self._wall_clock() + timedelta(seconds=seconds)
 
+    def queue_position(self, task_id: str) -> int | None:
+        """How many checks go before this task's, when it is due and waiting."""
+        if self._poller is None:
+            return None
+        return self._poller.queue_position(task_id)
+
     def is_pending(self, task_id: str) -> bool:
         """A "record is null." answer within the grace: the task is still coming."""
         if self._poller is None:
@@ -232,6 +245,23 @@ class Engine:
             connected=self._connected,
             last_error=self._last_error,
             waiting_reason=waiting,
+            backlog=self._backlog_text() if pause is None else None,
+        )
+
+    def _backlog_text(self) -> str | None:
+        """A sentence on checks queued behind the limits, if they wait long."""
+        backlog = self._poller.backlog() if self._poller is not None else None
+        if backlog is None or backlog.seconds < BACKLOG_NOTICE_S:
+            return None
+        settings = self.settings
+        if backlog.limit == "rate":
+            rate = f"{settings.max_requests_per_second:g}"
+            why = f"at most {rate} requests a second (poll.max_requests_per_second)"
+        else:
+            why = f"{settings.concurrency} at a time (poll.concurrency)"
+        return (
+            f"{backlog.waiting:,} checks waiting their turn: {why}, "
+            f"about {human_duration(backlog.seconds)} to send them all"
         )
 
     async def stop(self) -> None:
