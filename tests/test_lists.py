@@ -141,3 +141,25 @@ def test_a_hand_edited_watchlist_is_listed_with_one_warning() -> None:
     assert out.split()[0] == "mine"
     assert err.count("says it holds 3 task(s) but holds 1") == 1
     assert err.startswith("veo-tui: warning: ")
+
+
+def test_ls_into_a_reader_that_stops_early_ends_without_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run(capsys, "add", *(f"task{number:05}" for number in range(3000)))
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "veo_tui", "ls"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()  # like `| head -1`
+    err = process.stderr.read()
+    status = process.wait(timeout=60)
+
+    assert first.split()[0] == b"task00000"
+    assert status == 141  # as a shell reports a reader gone (SIGPIPE)
+    assert err == b""

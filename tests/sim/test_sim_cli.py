@@ -15,7 +15,8 @@ import pytest
 
 from veo_tui.cli import main
 from veo_tui.cli.sim import print_banner
-from veo_tui.sim import DEFAULT_KEY, RunningSim
+from veo_tui.sim import DEFAULT_KEY, RunningSim, SimOptions
+from veo_tui.sim.server import build_state
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -59,6 +60,32 @@ def test_a_broken_scenario_file_is_one_line_naming_file_and_key(
     assert status == 2
     assert err.startswith(f"veo-tui: {path}: faults.rate_limt: unknown key")
     assert err.count("\n") == 1
+
+
+def test_print_ids_lists_every_task_the_stand_in_would_serve(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    served = build_state(SimOptions(scenario="load", count=40)).seeded_ids
+
+    status = main(["sim", "--scenario", "load", "--count", "40", "--print-ids"])
+    out = capsys.readouterr().out
+
+    assert status == 0
+    assert out.splitlines() == list(served)
+    assert len(served) == 40
+
+
+def test_print_ids_feeds_add(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    main(["sim", "--scenario", "demo", "--print-ids"])
+    ids = capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO(ids))
+
+    status = main(["add", "-"])
+
+    assert status == 0
+    assert f"added {len(ids.split())} task(s)" in capsys.readouterr().out
 
 
 def test_the_banner_shows_the_url_the_key_and_ids_to_try(sim: RunningSim) -> None:

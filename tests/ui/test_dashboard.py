@@ -706,8 +706,8 @@ async def test_checks_queued_behind_the_rate_limit_say_so_and_for_how_long(
         await pilot.pause()
 
         banner = shown(app, "#banner")
-        assert "38 checks waiting their turn" in banner
-        assert "at most 2 requests a second" in banner
+        assert "38 checks queued" in banner
+        assert "at most 2 a second" in banner
         assert "poll.max_requests_per_second" in banner
         assert "about 19s" in banner
         status = shown(app, "#status-panel")

@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from veo_tui import __version__
-from veo_tui.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, UsageError, common_options
+from veo_tui.cli.common import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    UsageError,
+    common_options,
+)
 from veo_tui.store.config import ConfigError
 
 COMMANDS = ("status", "watch", "lists", "download", "credits", "sim")
@@ -104,4 +111,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("veo-tui: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _reader_went_away()
     return status
+
+
+def _reader_went_away() -> int:
+    """The output's reader closed the pipe (``veo-tui ls | head``): stop quietly.
+
+    Standard output is pointed at the null device so that flushing it at exit
+    raises nothing; the status is the shell's for a process ended by SIGPIPE.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE

@@ -16,6 +16,7 @@ EXIT_USAGE = 2
 EXIT_TIMEOUT = 3
 EXIT_FETCH = 4
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
 
 
 class UsageError(Exception):

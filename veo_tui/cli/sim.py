@@ -114,6 +114,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not print a line per request",
     )
+    parser.add_argument(
+        "--print-ids",
+        action="store_true",
+        help="print the id of every task the scenario holds, one a line, and "
+        "exit without serving (e.g. | veo-tui add -)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -159,6 +165,8 @@ def options_from_args(args: argparse.Namespace) -> SimOptions:
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; 0 after a clean stop, 1 when it cannot listen."""
     options = options_from_args(args)
+    if args.print_ids:
+        return print_ids(options, sys.stdout)
     if not is_loopback(options.host):
         if not options.allow_remote:
             raise UsageError(
@@ -195,6 +203,19 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return asyncio.run(serve())
+
+
+def print_ids(options: SimOptions, out: TextIO) -> int:
+    """Print the scenario's task ids, one a line; the same ids it serves."""
+    try:
+        state = build_state(options)
+    except ScenarioError as error:
+        raise UsageError(str(error)) from None
+    except ValueError as error:
+        raise UsageError(f"--fault: {error}") from None
+    out.write("".join(f"{task_id}\n" for task_id in state.seeded_ids))
+    out.flush()
+    return EXIT_OK
 
 
 def print_banner(sim: RunningSim, out: TextIO) -> None:

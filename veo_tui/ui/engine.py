@@ -256,11 +256,11 @@ class Engine:
         settings = self.settings
         if backlog.limit == "rate":
             rate = f"{settings.max_requests_per_second:g}"
-            why = f"at most {rate} requests a second (poll.max_requests_per_second)"
+            why = f"at most {rate} a second (poll.max_requests_per_second)"
         else:
             why = f"{settings.concurrency} at a time (poll.concurrency)"
         return (
-            f"{backlog.waiting:,} checks waiting their turn: {why}, "
+            f"{backlog.waiting:,} checks queued, {why}: "
             f"about {human_duration(backlog.seconds)} to send them all"
         )
 
