@@ -715,6 +715,42 @@ async def test_checks_queued_behind_the_rate_limit_say_so_and_for_how_long(
         assert "queued behind 37 others" in status
 
 
+async def test_a_refused_key_from_the_environment_says_to_restart(
+    make_app: AppFactory, kie: FakeKie, tmp_path: Path
+) -> None:
+    from veo_tui.cli.dashboard import _key_refused_message
+    from veo_tui.store.config import load_config
+
+    config = load_config(environ={"KIE_API_KEY": FAKE_KEY})
+    kie.bodies["t1"] = {"code": 401, "msg": "You do not have access permissions"}
+    app = make_app(key_refused_message=_key_refused_message(config))
+
+    async with app.run_test() as pilot:
+        app.add_ids_text("t1")
+        await settle(pilot, app, 1, kie)
+        app.update_topbar()
+
+        banner = shown(app, "#banner")
+        assert "refused the API key in KIE_API_KEY" in banner
+        assert "start again" in banner
+        assert "api.key" not in banner
+
+
+def test_a_refused_key_from_the_config_file_names_the_file(tmp_path: Path) -> None:
+    from veo_tui.cli.dashboard import _key_refused_message
+    from veo_tui.store.config import load_config
+
+    path = tmp_path / "config.toml"
+    path.write_text(f'[api]\nkey = "{FAKE_KEY}"\n', encoding="utf-8")
+    config = load_config(str(path), environ={})
+
+    message = _key_refused_message(config)
+
+    assert f"refused the api.key in {path}" in message
+    assert "picked up within seconds" in message
+    assert "KIE_API_KEY" not in message
+
+
 async def test_network_down_keeps_last_state_marked_stale_then_recovers(
     make_app: AppFactory, store: WatchlistStore, kie: FakeKie
 ) -> None:

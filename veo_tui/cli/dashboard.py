@@ -59,6 +59,21 @@ def _api_options(config: Config) -> tuple[ApiOptions | None, str | None]:
     return client_options(config), None
 
 
+def _key_refused_message(config: Config) -> str:
+    """What to do when kie.ai refuses the key, for where the key came from."""
+    if config.key_source == ENV_KEY:
+        return (
+            f"kie.ai refused the API key in {ENV_KEY}: polling is paused. Quit "
+            f"(q), set {ENV_KEY} to a working key (https://kie.ai/api-key) and "
+            "start again; press r to try the same key again."
+        )
+    return (
+        f"kie.ai refused the {config.key_source or 'API key'}: polling is paused "
+        "until it changes. Fix it there and it is picked up within seconds; "
+        "press r to try again now."
+    )
+
+
 def poll_settings(config: Config) -> PollSettings:
     """The polling policy the config asks for."""
     return PollSettings(
@@ -100,6 +115,7 @@ def _run_app(config: Config, args: argparse.Namespace) -> int:
             notify=config.notify,
             bell=config.bell,
             no_key_message=no_key,
+            key_refused_message=_key_refused_message(config),
             download_dir=config.download_dir,
             downloads_auto=config.downloads_auto,
             own_process=True,

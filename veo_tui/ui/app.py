@@ -96,6 +96,8 @@ class DashboardOptions:
         notify: Raise a notification when a task finishes.
         bell: Ring the terminal bell when a task finishes.
         no_key_message: Shown as a banner when there is no API key.
+        key_refused_message: Shown as a banner when kie.ai refuses the key:
+            what to do, for where the key came from (the CLI knows).
         note: A line shown under the header (e.g. the demo's explanation).
         download_dir: Where `D` saves result videos (None: downloads off).
         downloads_auto: Download each task's results when it succeeds.
@@ -111,6 +113,7 @@ class DashboardOptions:
     notify: bool = True
     bell: bool = True
     no_key_message: str | None = None
+    key_refused_message: str | None = None
     note: str | None = None
     download_dir: Path | None = None
     downloads_auto: bool = False
@@ -661,9 +664,14 @@ class VeoTuiApp(App[int]):
             message = Text("⚠ " + self._no_key_message, style="bold")
         elif status.key_refused:
             message = Text(
-                "⚠ kie.ai refused the API key: polling is paused until the key "
-                "changes (fix api.key in the config file and it is picked up, or "
-                "set KIE_API_KEY and restart; press r to try again).",
+                "⚠ "
+                + (
+                    self.options.key_refused_message
+                    or "kie.ai refused the API key: polling is paused until the "
+                    "key changes (fix api.key in the config file and it is "
+                    "picked up, or set KIE_API_KEY and restart; press r to try "
+                    "again)."
+                ),
                 style="bold",
             )
         elif status.waiting_reason:
