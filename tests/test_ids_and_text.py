@@ -29,7 +29,7 @@ def test_ids_are_trimmed() -> None:
         ("abc def", "whitespace"),
         ("abc\tdef", "whitespace"),
         ("abc\x1b[31mdef", "control character"),
-        ("abc\u202edef", "control character"),
+        ("abc\u202edef", "invisible formatting character"),
         ("x" * 129, "129 characters"),
     ],
 )
@@ -64,6 +64,25 @@ def test_a_pasted_json_list_yields_its_ids() -> None:
 def test_invisible_characters_are_named_by_code_point() -> None:
     with pytest.raises(InvalidTaskId, match="U\\+200B at position 2"):
         check_task_id("a\u200bb")
+
+
+@pytest.mark.parametrize(
+    "invisible", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
+)
+def test_invisible_characters_at_the_ends_of_a_pasted_id_are_trimmed(
+    invisible: str,
+) -> None:
+    assert check_task_id(f"{invisible}veo_task_abc{invisible} ") == "veo_task_abc"
+
+
+def test_an_invisible_character_inside_an_id_is_shown_escaped() -> None:
+    with pytest.raises(InvalidTaskId) as caught:
+        check_task_id("ab\u200bcd")
+
+    message = str(caught.value)
+    assert "ab\\u200bcd" in message
+    assert "\u200b" not in message
+    assert "invisible formatting character" in message
 
 
 def test_pasted_duplicates_are_named_once_and_kept_once() -> None:

@@ -9,6 +9,7 @@ spent on a paste accident.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from veo_tui.domain.text import inert
@@ -21,13 +22,30 @@ _FORBIDDEN = re.compile(
 )
 
 
+_INVISIBLE_EDGES = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def _escaped(match: re.Match[str]) -> str:
+    """A forbidden character as a visible escape, as :func:`inert` writes one."""
+    char = match.group()
+    if char.isspace() and char.isprintable():
+        return char  # a space shows as what it is
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 class InvalidTaskId(ValueError):
     """A string that cannot be a task id; ``str()`` says why, safely."""
 
 
 def check_task_id(raw: str) -> str:
-    """Return the trimmed id, or raise :class:`InvalidTaskId` saying why not."""
-    task_id = raw.strip()
+    """Return the trimmed id, or raise :class:`InvalidTaskId` saying why not.
+
+    Trimming takes whitespace and the invisible characters that copying from
+    web pages and chat apps leaves at the ends of a word (zero-width spaces
+    and joiners, word joiners, byte order marks); inside an id they refuse it.
+    """
+    task_id = raw.strip().strip(_INVISIBLE_EDGES).strip()
     if not task_id:
         raise InvalidTaskId("a task id cannot be empty")
     if len(task_id) > MAX_TASK_ID_LENGTH:
@@ -42,11 +60,14 @@ def check_task_id(raw: str) -> str:
             what = "whitespace"
         elif "\ud800" <= char <= "\udfff":
             what = "bytes that are not UTF-8"
+        elif unicodedata.category(char) == "Cf":
+            what = "an invisible formatting character"
         else:
             what = "a control character"
-        # Named by code point: the character itself may be invisible.
+        # Named by code point, and shown escaped: the character may be invisible.
+        shown = inert(_FORBIDDEN.sub(_escaped, task_id), limit=60)
         raise InvalidTaskId(
-            f"task id {inert(task_id, limit=60)} contains {what} "
+            f"task id {shown} contains {what} "
             f"(U+{ord(char):04X} at position {bad.start() + 1})"
         )
     return task_id
