@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +17,10 @@ from veo_tui.api import ApiOptions
 from veo_tui.cli import main
 from veo_tui.cli.output import JSON_KEYS
 from veo_tui.cli.watch import Watch
+from veo_tui.domain import State
 from veo_tui.polling.scheduler import PollSettings
 from veo_tui.sim import RunningSim, parse_scenario, running_sim_in_thread
+from veo_tui.store.watchlist import WatchlistStore, default_watchlist_path
 
 SIM_KEY = "sk-sim-test-0000watch0000"
 
@@ -210,3 +213,31 @@ def test_record_is_null_within_the_grace_is_not_reported_as_not_found(
     assert status == 3
     assert out.getvalue() == ""
     assert "timed out with 1 of 1 task(s) unfinished" in capsys.readouterr().err
+
+
+def test_watching_the_watchlist_writes_what_it_saw_back_to_it(
+    sim: RunningSim,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sim.reset(speed=5)
+    config = tmp_path / "config.toml"
+    config.write_text("[poll]\ninterval = 1\nmax_interval = 1\ngrace = 0\n")
+    monkeypatch.setenv("VEO_TUI_CONFIG", str(config))
+    monkeypatch.setenv("KIE_BASE_URL", sim.base_url)
+    monkeypatch.setenv("KIE_API_KEY", SIM_KEY)
+    main(["add", "done-ok", "soon-ok"])
+    capsys.readouterr()
+
+    status = main(["watch", "--watchlist", "--json", "--timeout", "20"])
+
+    assert status == 0
+    saved = {e.task_id: e for e in WatchlistStore(default_watchlist_path()).load()}
+    assert {task_id: e.record and e.record.state for task_id, e in saved.items()} == {
+        "done-ok": State.SUCCESS,
+        "soon-ok": State.SUCCESS,
+    }
+    assert all(e.checked_at is not None for e in saved.values())
+    main(["ls"])
+    assert "success" in capsys.readouterr().out

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import shutil
 import sys
 import time
@@ -39,7 +40,10 @@ from veo_tui.domain import FetchError, FetchErrorKind, FetchResult, State, TaskR
 from veo_tui.polling.poller import Poller, PollResult
 from veo_tui.polling.scheduler import PollSettings, Scheduler
 from veo_tui.store.config import load_config
-from veo_tui.store.watchlist import WatchlistError
+from veo_tui.store.watchlist import WatchEntry, WatchlistError, WatchlistStore
+
+SAVE_EVERY_S = 2.0
+"""With ``--watchlist``, checks are written back to the file this often."""
 
 GIVE_UP_AFTER = 3
 """Failed checks in a row (each already retried by the client) before a task's
@@ -92,8 +96,11 @@ def run(args: argparse.Namespace) -> int:
             f"--timeout must be a positive number of seconds, got {args.timeout:g}"
         )
     config = load_config(args.config, base_url=args.base_url, log=args.log)
+    store: WatchlistStore | None = None
+    entries: dict[str, WatchEntry] = {}
     if args.watchlist:
-        task_ids, finished_status = _unfinished_in_watchlist(args)
+        store, entries, finished_status = _unfinished_in_watchlist(args)
+        task_ids = list(entries)
         if not task_ids:
             print(
                 "veo-tui: nothing to watch: every task in the watchlist has finished",
@@ -113,26 +120,33 @@ def run(args: argparse.Namespace) -> int:
         live=live,
         fail_fast=args.fail_fast,
         out=sys.stdout,
+        store=store,
+        entries=entries,
     )
     return asyncio.run(
         watch.run(options, poll_settings(config), give_up_after=args.timeout)
     )
 
 
-def _unfinished_in_watchlist(args: argparse.Namespace) -> tuple[list[str], int]:
-    """The watchlist's unfinished ids, and the exit status if there are none."""
+def _unfinished_in_watchlist(
+    args: argparse.Namespace,
+) -> tuple[WatchlistStore, dict[str, WatchEntry], int]:
+    """The watchlist, its unfinished entries by id, and the exit status if there
+    are none."""
     store = watchlist_store(args)
     try:
         entries = store.load()
     except WatchlistError as error:
         raise UsageError(str(error)) from None
-    ids = [
-        e.task_id for e in entries if e.record is None or not e.record.state.is_terminal
-    ]
+    unfinished = {
+        e.task_id: e
+        for e in entries
+        if e.record is None or not e.record.state.is_terminal
+    }
     failed = any(
         e.record is not None and e.record.state is not State.SUCCESS for e in entries
     )
-    return ids, EXIT_FAILED if failed else EXIT_OK
+    return store, unfinished, EXIT_FAILED if failed else EXIT_OK
 
 
 @dataclass
@@ -152,6 +166,9 @@ class Watch:
         live: Redraw a table in place (a terminal) instead of printing changes.
         fail_fast: End at the first failure.
         out: Where to write.
+        store: The watchlist to write each check back to (``--watchlist``),
+            so that the dashboard and ``ls`` show what the watch saw.
+        entries: The store's entries of the watched tasks, by id.
     """
 
     task_ids: Sequence[str]
@@ -159,10 +176,14 @@ class Watch:
     live: bool = False
     fail_fast: bool = False
     out: TextIO = field(default_factory=lambda: sys.stdout)
+    store: WatchlistStore | None = None
+    entries: dict[str, WatchEntry] = field(default_factory=dict)
     tasks: dict[str, _Task] = field(init=False)
     _done: asyncio.Event = field(init=False)
     _refused: bool = field(init=False, default=False)
     _drawn: int = field(init=False, default=0)
+    _unsaved: dict[str, WatchEntry] = field(init=False, default_factory=dict)
+    _save_failed: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.tasks = {task_id: _Task() for task_id in self.task_ids}
@@ -197,6 +218,12 @@ class Watch:
             drawing = (
                 asyncio.create_task(self._redraw_every_second()) if self.live else None
             )
+            stop_saving = asyncio.Event()
+            saving = (
+                asyncio.create_task(self._save_every(SAVE_EVERY_S, stop_saving))
+                if self.store is not None
+                else None
+            )
             try:
                 async with asyncio.timeout(give_up_after):
                     await self._done.wait()
@@ -211,6 +238,11 @@ class Watch:
                 await asyncio.gather(polling, return_exceptions=True)
                 if drawing is not None:
                     await asyncio.gather(drawing, return_exceptions=True)
+                if saving is not None:
+                    # Not cancelled: it saves what came since its last save,
+                    # even on Ctrl-C, and a write is never cut short.
+                    stop_saving.set()
+                    await asyncio.gather(saving, return_exceptions=True)
                 if self.live:
                     self._draw()
         if timed_out:
@@ -239,6 +271,10 @@ class Watch:
                 # "record is null." soon after the watch began: most likely a
                 # task just created. Say nothing until it shows or the grace ends.
                 continue
+            entry = self.entries.get(item.task_id)
+            if entry is not None:
+                entry = entry.with_result(item.result, item.checked_at)
+                self.entries[item.task_id] = self._unsaved[item.task_id] = entry
             changed = _differs(task.result, item.result)
             task.result = item.result
             task.final = self._final(item.task_id, item.result, task, scheduler, now)
@@ -273,6 +309,32 @@ class Watch:
         if result.state is State.NOT_FOUND and not scheduler.is_pending(task_id, now):
             return "failed"
         return None
+
+    async def _save_every(self, seconds: float, stop: asyncio.Event) -> None:
+        """Write the checks back every ``seconds``, and once more at ``stop``."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), seconds)
+            batch, self._unsaved = list(self._unsaved.values()), {}
+            if batch:
+                await asyncio.to_thread(self._save, batch)
+
+    def _save(self, batch: list[WatchEntry]) -> None:
+        """Write checks to the watchlist (in a thread); warn once if it fails.
+
+        Ids removed from the watchlist meanwhile (``veo-tui rm``, the
+        dashboard) stay removed: the store ignores them.
+        """
+        assert self.store is not None
+        try:
+            self.store.update(batch)
+        except WatchlistError as error:
+            if not self._save_failed:
+                self._save_failed = True
+                print(
+                    f"veo-tui: warning: cannot save to the watchlist: {error}",
+                    file=sys.stderr,
+                )
 
     def _status(self, timed_out: bool) -> int:
         finals = [t.final for t in self.tasks.values()]
