@@ -226,6 +226,51 @@ async def test_a_body_shorter_than_its_content_length_keeps_the_part(
     assert (folder / "t1.mp4.part").stat().st_size == 1000
 
 
+def unsized(data: bytes) -> httpx.Response:
+    """A 200 response that does not say how long it is (read until close)."""
+    return httpx.Response(200, stream=Chunks(data))
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [5000, 1559, 20],  # inside the media, at a box boundary, inside the header
+)
+async def test_an_unsized_mp4_that_ends_early_keeps_the_part(
+    folder: Path, cut: int
+) -> None:
+    async with mock_downloader(
+        folder, lambda request: unsized(SAMPLE_VIDEO[:cut])
+    ) as downloader:
+        result = await downloader.download("t1", "https://cdn.example/v.mp4")
+
+    assert result.status is DownloadStatus.FAILED
+    assert result.error_kind is DownloadErrorKind.SIZE
+    assert "did not say how big the file is" in (result.message or "")
+    assert not (folder / "t1.mp4").exists()
+    assert (folder / "t1.mp4.part").stat().st_size == cut
+
+
+async def test_a_whole_unsized_mp4_is_saved(folder: Path) -> None:
+    async with mock_downloader(
+        folder, lambda request: unsized(SAMPLE_VIDEO)
+    ) as downloader:
+        result = await downloader.download("t1", "https://cdn.example/v.mp4")
+
+    assert result.status is DownloadStatus.SAVED
+    assert result.path.read_bytes() == SAMPLE_VIDEO
+
+
+async def test_an_unsized_file_that_is_not_an_mp4_is_saved_as_it_came(
+    folder: Path,
+) -> None:
+    async with mock_downloader(
+        folder, lambda request: unsized(b"not a video" * 100)
+    ) as downloader:
+        result = await downloader.download("t1", "https://cdn.example/v.mp4")
+
+    assert result.status is DownloadStatus.SAVED
+
+
 async def test_a_body_longer_than_its_content_length_is_refused(
     folder: Path,
 ) -> None:

@@ -521,6 +521,15 @@ class Downloader:
             )
         if done == 0:
             raise _Failed(DownloadErrorKind.SIZE, "the server sent an empty file")
+        if total is None and await asyncio.to_thread(_mp4_cut_short, part):
+            # Without a size to check against, a connection closed early looks
+            # like the end of the file; an MP4's boxes say whether it was.
+            raise _Failed(
+                DownloadErrorKind.SIZE,
+                f"the server did not say how big the file is, and the {done:,} "
+                "bytes that came end inside the video's last MP4 box: it was cut "
+                f"short; the partial file {part.name} is kept, run again to resume",
+            )
         return done
 
 
@@ -649,6 +658,47 @@ def _part_size(part: Path) -> int:
             f"{part} is not a regular file; it was left alone",
         )
     return info.st_size
+
+
+_MP4_FIRST_BOXES = frozenset({b"ftyp", b"styp"})
+
+
+def _mp4_cut_short(path: Path) -> bool:
+    """Whether ``path`` is an MP4 whose boxes run past its end.
+
+    An MP4 is a chain of boxes, each starting with its size (4 bytes, or 1 and
+    then 8 bytes; 0 means "to the end of the file") and its type: the sizes
+    of a whole file add up to its length, and it holds the movie's index
+    (``moov``) and its media (``mdat``, or ``moof`` fragments), so a cut at a
+    box boundary shows too. A file that does not start like an MP4 is not
+    judged (``False``).
+    """
+    kinds: set[bytes] = set()
+    with path.open("rb") as file:
+        end = os.fstat(file.fileno()).st_size
+        offset = 0
+        while offset < end:
+            file.seek(offset)
+            header = file.read(16)
+            if len(header) < 8:
+                return True
+            size, kind = int.from_bytes(header[:4], "big"), header[4:8]
+            if offset == 0 and kind not in _MP4_FIRST_BOXES:
+                return False
+            kinds.add(kind)
+            if size == 1:
+                if len(header) < 16:
+                    return True
+                size = int.from_bytes(header[8:16], "big")
+            elif size == 0:
+                break  # the last box, to the end of the file
+            if size < 8:
+                return True  # nonsense after a good start: damaged
+            offset += size
+        else:
+            if offset != end:
+                return True
+    return b"moov" not in kinds or not kinds & {b"mdat", b"moof"}
 
 
 def _open_part(part: Path, start: int) -> IO[bytes]:
