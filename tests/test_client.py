@@ -84,6 +84,18 @@ async def test_server_errors_are_retried_then_succeed(
 
 
 @respx.mock
+async def test_a_truncated_body_is_asked_for_again(
+    client: KieClient, sleeps: Sleeps
+) -> None:
+    route = respx.get(RECORD_INFO).mock(side_effect=[kie("truncated.json"), ok()])
+
+    result = await client.record_info("t")
+
+    assert isinstance(result, TaskRecord)
+    assert route.call_count == 2
+
+
+@respx.mock
 async def test_backoff_grows_exponentially_with_jitter(
     client: KieClient, sleeps: Sleeps
 ) -> None:

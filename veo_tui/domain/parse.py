@@ -161,13 +161,19 @@ def _non_json_error(http_status: int, body: bytes, parsed: Any) -> FetchError:
         return FetchError(
             FetchErrorKind.SERVER, f"HTTP {http_status}{detail}", code=http_status
         )
-    what = (
-        "a truncated or invalid JSON body"
-        if parsed is None
-        else "JSON of an unexpected shape"
-    )
+    if parsed is None:
+        # A 200 whose body is not JSON was most often cut short on the way (a
+        # proxy, a dropped transfer): asking again usually gets it whole.
+        return FetchError(
+            FetchErrorKind.MALFORMED,
+            f"kie.ai sent a truncated or invalid JSON body{detail}",
+            code=http_status,
+            retryable=True,
+        )
     return FetchError(
-        FetchErrorKind.MALFORMED, f"kie.ai sent {what}{detail}", code=http_status
+        FetchErrorKind.MALFORMED,
+        f"kie.ai sent JSON of an unexpected shape{detail}",
+        code=http_status,
     )
 
 
