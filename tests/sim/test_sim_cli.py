@@ -6,6 +6,7 @@ import io
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -136,3 +137,24 @@ def test_veo_tui_sim_serves_until_interrupted() -> None:
 
     assert response.json() == {"code": 200, "msg": "success", "data": 1840.5}
     assert process.returncode in (0, 130)
+
+
+def test_a_taken_port_is_one_line_naming_the_address_and_what_to_do() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        done = subprocess.run(
+            [sys.executable, "-m", "veo_tui", "sim", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"veo-tui: could not listen on 127.0.0.1:{port}: Address already in use "
+        "(is another veo-tui sim running? --port 0 picks a free port)"
+    ]
+    assert done.stdout == ""

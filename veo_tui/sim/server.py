@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import logging
+import os
+import socket
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -269,7 +272,11 @@ async def start_server(server: uvicorn.Server) -> asyncio.Task[None]:
         SimStartError: It stopped before starting (e.g. the port is taken) or
             did not start within ten seconds.
     """
-    task = asyncio.create_task(_serve(server))
+    config = server.config
+    # Bound here rather than by uvicorn, which prints its own error line
+    # (and exits) when the port is taken: the caller reports it in one line.
+    listener = _listen(config.host, config.port)
+    task = asyncio.create_task(_serve(server, listener))
     async with asyncio.timeout(_START_TIMEOUT):
         while not server.started:
             if task.done():
@@ -279,17 +286,36 @@ async def start_server(server: uvicorn.Server) -> asyncio.Task[None]:
         server.should_exit = True
         with contextlib.suppress(BaseException):
             await task
-        config = server.config
-        raise SimStartError(
-            f"could not listen on {config.host}:{config.port} "
-            "(is the port already in use?)"
-        )
+        listener.close()
+        raise SimStartError(f"could not start serving on {config.host}:{config.port}")
     return task
 
 
-async def _serve(server: uvicorn.Server) -> None:
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``, as uvicorn would bind it.
+
+    Raises:
+        SimStartError: The address cannot be had, with the system's reason.
+    """
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        await server.serve()
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as error:
+        # create_server words its own message around the system's: keep that.
+        code = error.errno
+        system = isinstance(code, int) and code > 0
+        reason = os.strerror(code) if code and system else error.strerror or str(error)
+        hint = " (is another veo-tui sim running? --port 0 picks a free port)"
+        taken = error.errno == errno.EADDRINUSE
+        raise SimStartError(
+            f"could not listen on {where}: {reason}{hint if taken else ''}"
+        ) from None
+
+
+async def _serve(server: uvicorn.Server, listener: socket.socket) -> None:
+    try:
+        await server.serve(sockets=[listener])
     except SystemExit:
         # uvicorn exits the process when it cannot listen; for an embedded
         # server that is the caller's error to report (see start_server).
