@@ -140,8 +140,9 @@ def _run_demo() -> int:
             store.add([task_id], now + timedelta(microseconds=offset))
         api = ApiOptions(base_url=sim.base_url, key=sim.key)
         note = (
-            f"Demo: {len(sim.task_ids)} tasks on the local stand-in at "
-            f"{sim.base_url}. Your own watchlist and config are not touched."
+            f"Demo: the local stand-in at {sim.base_url}, which began with "
+            f"{len(sim.task_ids)} tasks. Your own watchlist and config are not "
+            "touched."
         )
         app = VeoTuiApp(
             store,
