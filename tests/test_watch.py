@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -241,3 +242,24 @@ def test_watching_the_watchlist_writes_what_it_saw_back_to_it(
     assert all(e.checked_at is not None for e in saved.values())
     main(["ls"])
     assert "success" in capsys.readouterr().out
+
+
+def test_on_a_terminal_the_last_drawing_shows_whole_urls(
+    sim: RunningSim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim.reset(speed=5)
+    monkeypatch.setattr(
+        "veo_tui.cli.watch.shutil.get_terminal_size",
+        lambda fallback: os.terminal_size((40, 24)),
+    )
+    out = io.StringIO()
+    runner = Watch(["done-ok"], live=True, out=out)
+
+    status = asyncio.run(runner.run(options(sim), FAST, give_up_after=20))
+
+    url = f"{sim.base_url}/files/done-ok/result-0.mp4"
+    drawings = out.getvalue().split("\x1b[2K")
+    assert status == 0
+    assert all(len(line.rstrip("\n")) < 40 for line in drawings[:-2])
+    assert url in drawings[-2]
+    assert drawings[-1] == "1 of 1 finished\n"

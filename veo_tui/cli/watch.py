@@ -244,7 +244,7 @@ class Watch:
                     stop_saving.set()
                     await asyncio.gather(saving, return_exceptions=True)
                 if self.live:
-                    self._draw()
+                    self._draw(final=True)
         if timed_out:
             left = sum(1 for t in self.tasks.values() if not t.final)
             print(
@@ -362,14 +362,20 @@ class Watch:
             self._draw()
             await asyncio.sleep(1)
 
-    def _draw(self) -> None:
-        """Redraw the table in place: move up over the last drawing, rewrite it."""
+    def _draw(self, *, final: bool = False) -> None:
+        """Redraw the table in place: move up over the last drawing, rewrite it.
+
+        While it is redrawn, each line is cut to the terminal's width (a line
+        that wrapped would throw off the next redraw); the final drawing is
+        never redrawn, so it shows whole lines, URLs and all.
+        """
+        width = None if final else _columns() - 1
         lines = []
         for task_id, task in self.tasks.items():
             result = task.result or TaskRecord(
                 task_id, State.UNKNOWN, message="checking…"
             )
-            lines.append(text_line(task_id, result, self._id_width)[: _columns() - 1])
+            lines.append(text_line(task_id, result, self._id_width)[:width])
         finished = sum(1 for t in self.tasks.values() if t.final)
         lines.append(f"{finished} of {len(self.tasks)} finished")
         up = f"\x1b[{self._drawn}F" if self._drawn else ""
