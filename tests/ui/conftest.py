@@ -134,6 +134,13 @@ class FakeKie:
         )
 
 
+@pytest.fixture(autouse=True)
+def a_browser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Say there is a browser: these machines have none, and the tests that
+    open URLs replace ``open_url`` anyway. A test of "no browser" undoes it."""
+    monkeypatch.setattr("veo_tui.ui.app.graphical_browser_available", lambda: True)
+
+
 @pytest.fixture
 def kie() -> Iterator[FakeKie]:
     fake = FakeKie()

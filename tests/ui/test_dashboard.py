@@ -329,6 +329,41 @@ async def test_o_opens_the_first_result_url(
         assert opened == ["https://cdn.example.com/a1.mp4"]
 
 
+async def test_o_without_a_browser_says_so_and_opens_nothing(
+    make_app: AppFactory,
+    store: WatchlistStore,
+    kie: FakeKie,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("veo_tui.ui.app.graphical_browser_available", lambda: False)
+    seed(store, entry("a1", done("a1")))
+    app = make_app()
+    opened: list[str] = []
+    monkeypatch.setattr(app, "open_url", lambda url, **_: opened.append(url))
+
+    async with app.run_test() as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+
+        assert opened == []
+        assert any("press c to copy it instead" in n for n in notifications(app))
+
+
+def test_a_terminal_browser_does_not_count_as_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import webbrowser
+
+    from veo_tui.ui.clipboard import graphical_browser_available
+
+    monkeypatch.setattr(webbrowser, "get", lambda: webbrowser.GenericBrowser("w3m"))
+    assert not graphical_browser_available()
+    monkeypatch.setattr(
+        webbrowser, "get", lambda: webbrowser.BackgroundBrowser("xdg-open")
+    )
+    assert graphical_browser_available()
+
+
 async def test_copy_without_a_result_says_so(
     make_app: AppFactory, store: WatchlistStore, kie: FakeKie
 ) -> None:

@@ -49,7 +49,11 @@ from veo_tui.ui.cells import (
     row_cells,
     set_text,
 )
-from veo_tui.ui.clipboard import clipboard_command, copy_with_system_tool
+from veo_tui.ui.clipboard import (
+    clipboard_command,
+    copy_with_system_tool,
+    graphical_browser_available,
+)
 from veo_tui.ui.details import DetailsPanel, FolderAction, UrlAction
 from veo_tui.ui.engine import Engine, EngineStatus
 from veo_tui.ui.results import TaskExtras, progress_line, saved_file
@@ -1037,6 +1041,14 @@ class VeoTuiApp(App[int]):
     @on(FolderAction)
     def _open_folder(self, message: FolderAction) -> None:
         folder = message.path.parent
+        if not self._can_open():
+            self.notify(
+                "Nothing to open folders with here (over SSH, or no desktop); "
+                f"the videos are in {inert(str(folder), limit=200)}",
+                severity="warning",
+                markup=False,
+            )
+            return
         self.open_url(folder.as_uri())
         self.notify(f"Opening the folder {inert(str(folder), limit=200)}", markup=False)
 
@@ -1200,12 +1212,24 @@ class VeoTuiApp(App[int]):
                 "Only http(s) URLs can be opened.", severity="error", markup=False
             )
             return
+        if not self._can_open():
+            self.notify(
+                "No browser to open it with here (over SSH, or no desktop): "
+                f"press c to copy it instead.\n{inert(url, limit=300)}",
+                severity="warning",
+                markup=False,
+            )
+            return
         self.open_url(url)
         self.notify(
             f"Asked the browser to open {inert(url, limit=300)}\n"
             "(if nothing opens, press c to copy it)",
             markup=False,
         )
+
+    def _can_open(self) -> bool:
+        """Whether open_url will reach a browser or a file manager."""
+        return self.is_web or graphical_browser_available()
 
     def action_refresh(self) -> None:
         self._check_key()  # the user may have just fixed the key

@@ -1,4 +1,4 @@
-"""The system clipboard, where one exists on this machine.
+"""The system clipboard and the browser, where they exist on this machine.
 
 Textual's ``copy_to_clipboard`` sends OSC 52, which reaches the clipboard of
 the machine the terminal runs on, even over SSH, if the terminal allows it.
@@ -52,3 +52,19 @@ def copy_with_system_tool(text: str, command: Sequence[str]) -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     return True
+
+
+def graphical_browser_available() -> bool:
+    """Whether :mod:`webbrowser` has a browser that opens beside the dashboard.
+
+    None is found over SSH or on a machine without a desktop. A terminal
+    browser (lynx, w3m, ``www-browser``) would run in the dashboard's own
+    terminal, under it, so it does not count.
+    """
+    import webbrowser
+
+    try:
+        browser = webbrowser.get()
+    except webbrowser.Error:
+        return False
+    return type(browser) is not webbrowser.GenericBrowser
