@@ -210,3 +210,124 @@ async def test_downloads_auto_saves_a_task_that_succeeds_while_watched(
                 break
 
         assert (tmp_path / "g1.mp4").read_bytes() == VIDEO
+
+
+def uhd_route(kie: FakeKie, task_id: str) -> Any:
+    assert kie.router is not None
+    return kie.router.post(f"{BASE}/api/v1/veo/get-4k-video").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "code": 200,
+                "msg": "success",
+                "data": {"resultUrls": [f"https://cdn.example.com/{task_id}-4k.mp4"]},
+            },
+        )
+    )
+
+
+async def saved(app: Any) -> None:
+    """Wait for the upscales being written in threads."""
+    for worker in [w for w in app.workers if w.group == "upscales"]:
+        await worker.wait()
+
+
+async def until(pilot: Any, ready: Any) -> None:
+    for _ in range(100):
+        await pilot.pause(0.02)
+        if ready():
+            return
+    raise AssertionError("never happened")
+
+
+async def test_a_4k_video_from_an_earlier_run_shows_at_once_and_is_not_asked_again(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    seed(store, entry("a1", done("a1")))
+    uhd = uhd_route(kie, "a1")
+    first = make_app()
+    async with first.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, first, 0, kie)
+        await pilot.press("K", "y")
+        await until(pilot, lambda: first.extras["a1"].uhd_urls)
+        await saved(first)
+
+    later = make_app()
+    async with later.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, later, 0, kie)
+        await pilot.pause()
+        urls = [row.url for row in later.query(UrlRow) if row.kind == "4k"]
+        assert urls == ["https://cdn.example.com/a1-4k.mp4"]
+
+        await pilot.press("K")
+        await pilot.pause(0.1)
+        assert not isinstance(later.screen, ConfirmScreen)
+        assert uhd.call_count == 1
+
+
+async def test_a_4k_request_sent_in_an_earlier_run_is_followed_without_asking(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie, tmp_path: Path
+) -> None:
+    seed(store, entry("a1", done("a1")))
+    (tmp_path / "upscales.json").write_text(
+        '{"version": 1, "tasks": {"a1": '
+        '{"uhd_requested_at": "2026-12-03T11:00:00+00:00"}}}'
+    )
+    uhd = uhd_route(kie, "a1")
+    app = make_app()
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app, 0, kie)
+        assert "K checks again (not charged twice)" in str(
+            app.query_one("#videos-summary").render()
+        )
+
+        await pilot.press("K")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        await until(pilot, lambda: app.extras["a1"].uhd_urls)
+        assert uhd.call_count == 1
+
+
+async def test_a_1080p_video_from_an_earlier_run_shows_at_once(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie, tmp_path: Path
+) -> None:
+    seed(store, entry("a1", done("a1")))
+    (tmp_path / "upscales.json").write_text(
+        '{"version": 1, "tasks": {"a1": '
+        '{"hd_url": "https://cdn.example.com/a1-1080p.mp4"}, '
+        '"gone": {"hd_url": "https://cdn.example.com/gone.mp4"}}}'
+    )
+    app = make_app()
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app, 0, kie)
+        await pilot.pause()
+
+        kinds = {row.kind: row.url for row in app.query(UrlRow)}
+        assert kinds["1080p"] == "https://cdn.example.com/a1-1080p.mp4"
+        assert "gone" not in app.extras
+
+
+async def test_an_unreadable_upscales_file_is_reported_and_kept(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie, tmp_path: Path
+) -> None:
+    seed(store, entry("a1", done("a1")))
+    (tmp_path / "upscales.json").write_text("{not json")
+    uhd_route(kie, "a1")
+    app = make_app()
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app, 0, kie)
+        assert any("upscales.json" in n.message for n in app._notifications)
+
+        await pilot.press("K", "y")
+        await until(pilot, lambda: app.extras["a1"].uhd_urls)
+        await saved(app)
+
+    assert set_aside(tmp_path) == ["{not json"]
+    assert "a1-4k.mp4" in (tmp_path / "upscales.json").read_text()
+
+
+def set_aside(folder: Path) -> list[str]:
+    return [path.read_text() for path in folder.glob("upscales.json.corrupt-*")]

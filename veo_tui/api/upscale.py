@@ -64,6 +64,14 @@ class FourKRequests:
         """The 4K URLs, once a follow has received them."""
         return self._ready.get((task_id, index))
 
+    def remember(
+        self, task_id: str, index: int = 0, urls: tuple[str, ...] = ()
+    ) -> None:
+        """Take what an earlier run knew: the request was sent, and its URLs."""
+        self._requested.add((task_id, index))
+        if urls:
+            self._ready[(task_id, index)] = urls
+
 
 async def follow_1080p(
     client: KieClient,

@@ -113,7 +113,7 @@ class WatchlistStore:
         self.path = path
         self.warnings: list[str] = []
         self._lock_timeout = lock_timeout
-        self._lock: filelock.FileLock | None = None
+        self._lock = FileGuard(self.path, self._lock_timeout)
         # The entries as of our last read or write, with the file's identity
         # then: if the file still has it, nobody changed it and parsing again
         # can be skipped.
@@ -386,7 +386,7 @@ class WatchlistStore:
         try:
             # Not the save's temporary name: a save under the lock deletes
             # those, and this may run without it.
-            _replace_atomically(copy, raw, ".watchlist-kept-", "")
+            replace_atomically(copy, raw, ".watchlist-kept-", "")
         except OSError as error:
             raise WatchlistError(
                 f"Cannot keep a copy of {self.path} before changing it: "
@@ -434,28 +434,8 @@ class WatchlistStore:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise WatchlistError(
-                f"Cannot create the folder {self.path.parent}: "
-                f"{error.strerror or error}"
-            ) from None
-        import filelock  # here, not at the top: reading needs no lock
-
-        if self._lock is None:
-            self._lock = filelock.FileLock(
-                str(self.path) + ".lock", timeout=self._lock_timeout
-            )
-        try:
-            with self._lock:
-                yield
-        except filelock.Timeout:
-            raise WatchlistError(
-                f"Cannot change {self.path}: another veo-tui has held its lock "
-                f"for more than {self._lock_timeout:g} s "
-                f"(if none is running, delete {self._lock.lock_file})"
-            ) from None
+        with self._lock.hold():
+            yield
 
     def _write(self, entries: list[WatchEntry]) -> None:
         """Replace the file atomically with ``entries``; the lock must be held."""
@@ -464,12 +444,12 @@ class WatchlistStore:
         self._remove_stale_temporaries()
 
         try:
-            _replace_atomically(self.path, data, _TEMP_PREFIX, _TEMP_SUFFIX)
+            replace_atomically(self.path, data, _TEMP_PREFIX, _TEMP_SUFFIX)
         except OSError as error:
             raise WatchlistError(
                 f"Cannot write {self.path}: {error.strerror or error}"
             ) from None
-        _fsync_folder(folder)
+        fsync_folder(folder)
         self._cache = (self._identity() or (0, 0, 0, 0), list(entries))
 
     def _remove_stale_temporaries(self) -> None:
@@ -483,7 +463,52 @@ class WatchlistStore:
                 stale.unlink()
 
 
-def _replace_atomically(target: Path, data: bytes, prefix: str, suffix: str) -> None:
+class FileGuard:
+    """The cross-process lock of one file: ``<path>.lock``, held while changing it.
+
+    Args:
+        path: The file the lock guards; its folder is created when needed.
+        timeout: Seconds to wait for another process to let go.
+    """
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._lock: filelock.FileLock | None = None
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Hold the lock for the body of the ``with``.
+
+        Raises:
+            WatchlistError: The folder cannot be made, or the lock stays held
+                by someone else past the timeout.
+        """
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise WatchlistError(
+                f"Cannot create the folder {self.path.parent}: "
+                f"{error.strerror or error}"
+            ) from None
+        import filelock  # here, not at the top: reading needs no lock
+
+        if self._lock is None:
+            self._lock = filelock.FileLock(
+                str(self.path) + ".lock", timeout=self.timeout
+            )
+        try:
+            with self._lock:
+                yield
+        except filelock.Timeout:
+            raise WatchlistError(
+                f"Cannot change {self.path}: another veo-tui has held its lock "
+                f"for more than {self.timeout:g} s "
+                f"(if none is running, delete {self._lock.lock_file})"
+            ) from None
+
+
+def replace_atomically(target: Path, data: bytes, prefix: str, suffix: str) -> None:
     """Put ``data`` at ``target`` whole or not at all: a temporary file in the
     same folder, written and fsynced, then renamed over ``target``."""
     handle, temporary = tempfile.mkstemp(
@@ -501,7 +526,7 @@ def _replace_atomically(target: Path, data: bytes, prefix: str, suffix: str) -> 
         raise
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     """Make the rename itself durable; not every platform can open a folder."""
     try:
         descriptor = os.open(folder, os.O_RDONLY)

@@ -30,6 +30,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker
 
 from veo_tui.domain import (
+    FetchError,
     FetchErrorKind,
     ParsedIds,
     State,
@@ -39,7 +40,8 @@ from veo_tui.domain import (
     split_task_ids,
 )
 from veo_tui.store.prefs import Prefs
-from veo_tui.store.watchlist import WatchEntry, WatchlistStore
+from veo_tui.store.upscales import Upscale, UpscaleStore, upscales_path
+from veo_tui.store.watchlist import WatchEntry, WatchlistError, WatchlistStore
 from veo_tui.ui.cells import (
     BADGES,
     COLUMNS,
@@ -208,6 +210,7 @@ class VeoTuiApp(App[int]):
         self._ticks = 0
         self._filling = False
         self.extras: dict[str, TaskExtras] = {}
+        self.upscales = UpscaleStore(upscales_path(store.path))
         self.saved_ids: set[str] = set()
         self.credits: float | None = None
         self.credits_checked = False
@@ -266,6 +269,7 @@ class VeoTuiApp(App[int]):
         if polling is not None:
             self.run_worker(polling, name="poller", group="poller", exclusive=True)
         self._find_saved()
+        self._load_upscales()
         self.refresh_credits()
         self.set_interval(CREDITS_EVERY, self.refresh_credits)
 
@@ -278,6 +282,52 @@ class VeoTuiApp(App[int]):
 
     def on_unmount(self) -> None:
         self._resume_gc(freeze=False)
+        # A 1080p/4K link that arrived just before quitting is still written.
+        with contextlib.suppress(WatchlistError):
+            self.upscales.flush()
+
+    def _load_upscales(self) -> None:
+        """The 1080p and 4K videos kie.ai made in earlier runs."""
+        upscales = self.upscales.load()
+        for message in self.upscales.warnings:
+            self.notify(message, severity="warning", markup=False, timeout=10)
+        self.upscales.warnings.clear()
+        for task_id, upscale in upscales.items():
+            if task_id not in self.entries:
+                continue
+            extras = self._extras(task_id)
+            if upscale.hd_url:
+                extras.hd_url, extras.hd_note = upscale.hd_url, "ready"
+            extras.uhd_requested_at = upscale.uhd_requested_at
+            if upscale.uhd_urls:
+                extras.uhd_urls, extras.uhd_note = upscale.uhd_urls, "ready"
+            elif upscale.uhd_requested_at is not None:
+                when = upscale.uhd_requested_at.astimezone()
+                extras.uhd_note = (
+                    f"asked for {when:%Y-%m-%d %H:%M}; K checks again "
+                    "(not charged twice)"
+                )
+        if self.selected_id() in upscales:
+            self._show_selected()
+
+    def _keep_upscale(self, task_id: str) -> None:
+        """Save a task's 1080p/4K state for later runs (in a thread)."""
+        extras = self._extras(task_id)
+        upscale = Upscale(extras.hd_url, extras.uhd_urls, extras.uhd_requested_at)
+        self.upscales.put(task_id, upscale)
+        self._save_upscales()
+
+    @work(thread=True, group="upscales")
+    def _save_upscales(self) -> None:
+        try:
+            self.upscales.flush()
+        except WatchlistError as error:
+            self.call_from_thread(
+                self.notify,
+                f"The 1080p/4K links are not saved for later runs: {error}",
+                severity="warning",
+                markup=False,
+            )
 
     def _find_saved(self) -> None:
         """Which tasks were downloaded in an earlier run (their files exist)."""
@@ -1105,6 +1155,7 @@ class VeoTuiApp(App[int]):
         result = await follow_1080p(client, task_id, on_poll=polled)
         if isinstance(result, str):
             extras.hd_url, extras.hd_note = result, "ready"
+            self._keep_upscale(task_id)
             self.notify(f"1080p ready for {inert(task_id, limit=40)}.", markup=False)
         else:
             extras.hd_note = f"failed: {result.message}"
@@ -1114,8 +1165,9 @@ class VeoTuiApp(App[int]):
         task_id = self._upscale_target()
         if task_id is None:
             return
-        if self._fourk is not None and self._fourk.was_requested(task_id):
-            # Already paid for: follow it again, which sends no new request.
+        asked = self._extras(task_id).uhd_requested_at is not None
+        if asked or (self._fourk is not None and self._fourk.was_requested(task_id)):
+            # Already paid for: follow it again, which kie.ai does not charge.
             self.run_worker(
                 self._follow_uhd(task_id), group="upscale", name=f"4k {task_id}"
             )
@@ -1147,11 +1199,17 @@ class VeoTuiApp(App[int]):
         if self._fourk is None:
             self._fourk = FourKRequests()
         extras = self._extras(task_id)
+        if extras.uhd_requested_at is not None:  # perhaps in an earlier run
+            self._fourk.remember(task_id, urls=extras.uhd_urls)
 
         def polled(count: int, result: object) -> None:
             extras.uhd_note = f"processing at kie.ai (check {count})…"
-            if count == 1:
-                self.refresh_credits()  # the request has been charged
+            refused = isinstance(result, FetchError) and not result.retryable
+            if count == 1 and extras.uhd_requested_at is None and not refused:
+                # Taken (or perhaps taken: an answer lost on the way): charged.
+                self.refresh_credits()
+                extras.uhd_requested_at = self.clock()
+                self._keep_upscale(task_id)
             self._show_if_selected(task_id)
 
         extras.uhd_note = "requested…"
@@ -1159,6 +1217,8 @@ class VeoTuiApp(App[int]):
         result = await follow_4k(client, self._fourk, task_id, on_poll=polled)
         if isinstance(result, tuple):
             extras.uhd_urls, extras.uhd_note = result, "ready"
+            extras.uhd_requested_at = extras.uhd_requested_at or self.clock()
+            self._keep_upscale(task_id)
             self.notify(f"4K ready for {inert(task_id, limit=40)}.", markup=False)
         else:
             extras.uhd_note = f"failed: {result.message}"

@@ -8,6 +8,7 @@ Videos panel shows about them, and the account balance for the header.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,8 @@ class TaskExtras:
         hd_note: Where the 1080p request stands.
         uhd_urls: The 4K videos, once kie.ai made them.
         uhd_note: Where the 4K request stands.
+        uhd_requested_at: When the (paid) 4K video was first asked for, in
+            this run or an earlier one.
     """
 
     download: str | None = None
@@ -36,6 +39,7 @@ class TaskExtras:
     hd_note: str | None = None
     uhd_urls: tuple[str, ...] = ()
     uhd_note: str | None = None
+    uhd_requested_at: datetime | None = None
 
 
 def progress_line(progress: DownloadProgress) -> str:
