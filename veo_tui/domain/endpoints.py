@@ -15,13 +15,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from veo_tui.domain.parse import (
-    _as_int,
-    _body_code_result,
-    _decode_json,
-    _envelope_message,
-    _looks_like_envelope,
-    _non_json_error,
-    _urls,
+    as_int,
+    body_code_result,
+    decode_json,
+    envelope_message,
+    looks_like_envelope,
+    non_json_error,
+    web_urls,
 )
 from veo_tui.domain.records import FetchError, FetchErrorKind
 from veo_tui.domain.text import inert
@@ -103,13 +103,13 @@ def _guarded(
 ) -> _T | FetchError:
     """Decode the envelope, hand code, message and data to ``read``; never raise."""
     try:
-        envelope = _decode_json(body)
-        if not isinstance(envelope, dict) or not _looks_like_envelope(envelope):
-            return _non_json_error(http_status, body, envelope)
-        code = _as_int(envelope.get("code"))
+        envelope = decode_json(body)
+        if not isinstance(envelope, dict) or not looks_like_envelope(envelope):
+            return non_json_error(http_status, body, envelope)
+        code = as_int(envelope.get("code"))
         return read(
             http_status if code is None else code,
-            _envelope_message(envelope),
+            envelope_message(envelope),
             envelope.get("data"),
         )
     except Exception as error:
@@ -123,7 +123,7 @@ def _guarded(
 
 def _error(code: int, message: str) -> FetchError:
     """The fetch error for a body code, mapped as record-info's are."""
-    result = _body_code_result("", code, message)
+    result = body_code_result("", code, message)
     if isinstance(result, FetchError):
         return result
     # record-info turns 404/422 into task states; here they are plain refusals
@@ -140,7 +140,7 @@ def _urls_in(data: Any, *keys: str) -> tuple[str, ...]:
         return ()
     for key in keys:
         value = data.get(key)
-        urls = _urls(
+        urls = web_urls(
             [value] if isinstance(value, str) and key.endswith("Url") else value
         )
         if urls:

@@ -68,12 +68,12 @@ def parse_record_info(
 
 
 def _parse(task_id: str, http_status: int, body: bytes, zone: tzinfo) -> FetchResult:
-    envelope = _decode_json(body)
-    if not isinstance(envelope, dict) or not _looks_like_envelope(envelope):
-        return _non_json_error(http_status, body, envelope)
+    envelope = decode_json(body)
+    if not isinstance(envelope, dict) or not looks_like_envelope(envelope):
+        return non_json_error(http_status, body, envelope)
 
-    code = _as_int(envelope.get("code"))
-    message = _envelope_message(envelope)
+    code = as_int(envelope.get("code"))
+    message = envelope_message(envelope)
     if code is None:
         code = http_status
     if code == 200:
@@ -87,10 +87,10 @@ def _parse(task_id: str, http_status: int, body: bytes, zone: tzinfo) -> FetchRe
             "kie.ai answered success but sent no record",
             code=code,
         )
-    return _body_code_result(task_id, code, message)
+    return body_code_result(task_id, code, message)
 
 
-def _decode_json(body: bytes) -> Any:
+def decode_json(body: bytes) -> Any:
     """Parse JSON from bytes that may not be UTF-8; ``None`` when it is not JSON."""
     try:
         text = body.decode("utf-8")
@@ -103,11 +103,13 @@ def _decode_json(body: bytes) -> Any:
         return None
 
 
-def _looks_like_envelope(body: Mapping[str, Any]) -> bool:
+def looks_like_envelope(body: Mapping[str, Any]) -> bool:
+    """Whether a JSON object is kie.ai's envelope (``code``, ``msg``, ``data``)."""
     return "code" in body or "data" in body or "msg" in body or "message" in body
 
 
-def _envelope_message(envelope: Mapping[str, Any]) -> str:
+def envelope_message(envelope: Mapping[str, Any]) -> str:
+    """The envelope's message, whichever key it came under."""
     # Some endpoints say "message" instead of "msg".
     for key in ("msg", "message"):
         value = envelope.get(key)
@@ -116,7 +118,7 @@ def _envelope_message(envelope: Mapping[str, Any]) -> str:
     return ""
 
 
-def _non_json_error(http_status: int, body: bytes, parsed: Any) -> FetchError:
+def non_json_error(http_status: int, body: bytes, parsed: Any) -> FetchError:
     """Classify an answer that is not kie.ai's JSON envelope."""
     snippet = _snippet(body)
     detail = f": {snippet}" if snippet else ""
@@ -185,7 +187,7 @@ def _snippet(body: bytes) -> str:
     return inert(text, limit=120)
 
 
-def _body_code_result(task_id: str, code: int, message: str) -> FetchResult:
+def body_code_result(task_id: str, code: int, message: str) -> FetchResult:
     """Map a non-200 body code (kie.ai's real status) to a state or an error."""
     shown = inert(message, limit=_MESSAGE_LIMIT) or "no message"
     lowered = message.lower()
@@ -240,7 +242,7 @@ def _record_from_data(
     task_id: str, data: Mapping[str, Any], message: str, zone: tzinfo
 ) -> TaskRecord:
     """Build a record from the ``data`` object of a code-200 answer."""
-    flag = _as_int(data.get("successFlag"))
+    flag = as_int(data.get("successFlag"))
     state = _FLAG_STATES.get(flag, State.UNKNOWN) if flag is not None else State.UNKNOWN
     response = data.get("response")
     if not isinstance(response, Mapping):
@@ -248,7 +250,9 @@ def _record_from_data(
 
     # Current clients see URLs under response; the old format put a JSON string
     # straight under data; the callback schema sends a bracketed non-JSON string.
-    result_urls = _urls(response.get("resultUrls")) or _urls(data.get("resultUrls"))
+    result_urls = web_urls(response.get("resultUrls")) or web_urls(
+        data.get("resultUrls")
+    )
     params = _params(data.get("paramJson"))
     error_message = data.get("errorMessage")
     resolution = response.get("resolution", data.get("resolution"))
@@ -259,9 +263,10 @@ def _record_from_data(
         state=state,
         success_flag=flag,
         result_urls=result_urls,
-        origin_urls=_urls(response.get("originUrls")) or _urls(data.get("originUrls")),
-        full_result_urls=_urls(response.get("fullResultUrls"))
-        or _urls(data.get("fullResultUrls")),
+        origin_urls=web_urls(response.get("originUrls"))
+        or web_urls(data.get("originUrls")),
+        full_result_urls=web_urls(response.get("fullResultUrls"))
+        or web_urls(data.get("fullResultUrls")),
         resolution=str(resolution)
         if isinstance(resolution, str | int) and resolution != ""
         else None,
@@ -277,7 +282,7 @@ def _record_from_data(
     )
 
 
-def _as_int(value: object) -> int | None:
+def as_int(value: object) -> int | None:
     """An int from an int or a numeric string ("1"); ``None`` otherwise."""
     if isinstance(value, bool):
         return None
@@ -291,7 +296,7 @@ def _as_int(value: object) -> int | None:
 
 
 def _error_code(value: object) -> int | str | None:
-    number = _as_int(value)
+    number = as_int(value)
     if number is not None:
         return number
     if isinstance(value, str) and value.strip():
@@ -302,16 +307,16 @@ def _error_code(value: object) -> int | str | None:
 def _params(value: object) -> dict[str, Any]:
     """The request parameters from ``paramJson`` (a JSON string, or an object)."""
     if isinstance(value, str):
-        value = _decode_json(value.encode("utf-8", errors="surrogatepass"))
+        value = decode_json(value.encode("utf-8", errors="surrogatepass"))
     return dict(value) if isinstance(value, Mapping) else {}
 
 
-def _urls(value: object) -> tuple[str, ...]:
+def web_urls(value: object) -> tuple[str, ...]:
     """http(s) URLs from a list, a JSON-encoded list, or ``"[http://a, http://b]"``."""
     if isinstance(value, str):
         text = value.strip()
         decoded = (
-            _decode_json(text.encode("utf-8", errors="surrogatepass")) if text else None
+            decode_json(text.encode("utf-8", errors="surrogatepass")) if text else None
         )
         if isinstance(decoded, list | str):
             value = decoded if isinstance(decoded, list) else [decoded]
