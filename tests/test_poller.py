@@ -509,6 +509,43 @@ async def test_a_queued_task_counts_its_turn_as_its_next_check(
     assert harness.poller.next_check("t008") == 0.0  # first in line
 
 
+async def test_more_tasks_than_the_rate_limit_can_keep_up_with_say_their_real_interval(
+    make: Callable[..., Harness], clock: FakeClock
+) -> None:
+    """300 generating tasks at 2 checks a second: a round takes ~150 s, longer
+    than the 60 s cap, so the backlog says how often each really is checked
+    once every task has had its first answer."""
+    settings = PollSettings(concurrency=8, max_requests_per_second=2)
+    harness = make(settings, FakeKie(clock, latency=0.1))
+    for number in range(300):
+        harness.poller.track(f"t{number:03}")
+
+    await clock.advance(60)
+    first_pass = harness.poller.backlog()
+    await clock.advance(200)  # every task answered once; the re-checks queue
+    behind = harness.poller.backlog()
+
+    assert first_pass is not None
+    assert first_pass.cycle is None
+    assert behind is not None
+    assert behind.limit == "rate"
+    assert behind.cycle == pytest.approx(150)
+
+
+async def test_tasks_the_limits_keep_up_with_have_no_cycle(
+    make: Callable[..., Harness], clock: FakeClock
+) -> None:
+    settings = PollSettings(concurrency=8, max_requests_per_second=2)
+    harness = make(settings, FakeKie(clock, latency=0.1))
+    for number in range(100):  # a round is 50 s, within the 60 s cap
+        harness.poller.track(f"t{number:03}")
+
+    await clock.advance(300)
+    backlog = harness.poller.backlog()
+
+    assert backlog is None or backlog.cycle is None
+
+
 async def test_without_a_rate_limit_the_backlog_is_paced_by_answers(
     make: Callable[..., Harness], clock: FakeClock
 ) -> None:

@@ -60,6 +60,30 @@ def test_due_lists_the_longest_overdue_first() -> None:
     assert scheduler.due(20.0) == ["b", "a"]
 
 
+def test_due_lists_answered_tasks_the_longest_overdue_first() -> None:
+    scheduler = no_jitter()
+    for task_id in "ab":
+        scheduler.track(task_id, 0.0)
+    scheduler.started("b", 0.0)
+    scheduler.on_result("b", TaskRecord("b", State.GENERATING), 0.0)
+    scheduler.started("a", 5.0)
+    scheduler.on_result("a", TaskRecord("a", State.GENERATING), 5.0)
+
+    assert scheduler.due(30.0) == ["b", "a"]
+
+
+def test_tasks_never_answered_go_before_re_checks_of_known_ones() -> None:
+    """A restart with 1,500 generating tasks on file and 500 never checked:
+    the 500, of which nothing is known, do not wait behind all the others."""
+    scheduler = no_jitter()
+    scheduler.track("known", 0.0, TaskRecord("known", State.GENERATING))
+    scheduler.track("new", 0.0)
+    scheduler.track("later", 50.0)
+
+    assert scheduler.due(60.0) == ["new", "later", "known"]
+    assert scheduler.queue_position("known", 60.0) == 2
+
+
 def test_due_honours_the_limit() -> None:
     scheduler = no_jitter()
     for task_id in "abc":

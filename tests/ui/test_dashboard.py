@@ -750,6 +750,44 @@ async def test_checks_queued_behind_the_rate_limit_say_so_and_for_how_long(
         assert "queued behind 37 others" in status
 
 
+async def test_more_unfinished_tasks_than_the_limits_keep_up_with_say_how_often(
+    store: WatchlistStore, clock: FakeClock
+) -> None:
+    """Every task answered before, too many to re-check within the 60 s cap at
+    2 a second: the banner gives the real interval, not an endless queue."""
+    seed(
+        store,
+        *(
+            entry(f"g{n:03}", TaskRecord(f"g{n:03}", State.GENERATING))
+            for n in range(300)
+        ),
+    )
+
+    async def never_answers(task_id: str) -> TaskRecord:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    engine = Engine(
+        None,
+        PollSettings(concurrency=2, max_requests_per_second=2),
+        fetch=never_answers,
+        clock=clock.monotonic,
+        wall_clock=clock.wall,
+    )
+    app = VeoTuiApp(store, engine, clock=clock.wall)
+
+    async with app.run_test() as pilot:
+        await pilot.pause(0.1)
+        app.tick()
+        await pilot.pause()
+
+        banner = shown(app, "#banner")
+        assert "more tasks than the limits let through" in banner
+        assert "at most 2 a second (poll.max_requests_per_second)" in banner
+        assert "checked about every 2m 30s" in banner
+        assert "poll.max_interval (60 s)" in banner
+
+
 async def test_a_refused_key_from_the_environment_says_to_restart(
     make_app: AppFactory, kie: FakeKie, tmp_path: Path
 ) -> None:

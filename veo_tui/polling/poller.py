@@ -72,11 +72,15 @@ class Backlog:
         seconds: About how long until the last of them is sent.
         limit: Which limit holds them back: ``"rate"``
             (``max_requests_per_second``) or ``"concurrency"``.
+        cycle: When the limits cannot keep up with every unfinished task even
+            at ``max_interval``, about how long one round of them takes (the
+            real interval each task gets); ``None`` when they can.
     """
 
     waiting: int
     seconds: float
     limit: str
+    cycle: float | None = None
 
 
 class Poller:
@@ -215,6 +219,13 @@ class Poller:
         if waiting == 0:
             return None
         seconds, limit = self._turn_in(waiting)
+        if not self.scheduler.waiting(self._clock(), first_only=True):
+            # Only tasks checked before wait: perhaps for good. A round of
+            # every unfinished task longer than the longest interval (and
+            # its jitter) says the limits cannot keep up with them.
+            round_trip, round_limit = self._turn_in(self.scheduler.polled())
+            if round_trip > self.scheduler.settings.max_interval * 1.1:
+                return Backlog(waiting, seconds, round_limit, cycle=round_trip)
         return Backlog(waiting, seconds, limit)
 
     def _turn_in(self, ahead: int) -> tuple[float, str]:

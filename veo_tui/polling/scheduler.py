@@ -77,6 +77,12 @@ class _Task:
     last: TaskRecord | None = None
 
 
+def _turn(task: _Task) -> tuple[bool, float, int]:
+    """Where a due task stands in line: never answered first, then the
+    longest overdue, then the first tracked."""
+    return (task.last is not None, task.due_at or 0.0, task.order)
+
+
 class Scheduler:
     """Decides which task ids are due, from their answers and the time.
 
@@ -194,7 +200,9 @@ class Scheduler:
     # Handing out work.
 
     def due(self, now: float, limit: int | None = None) -> list[str]:
-        """Task ids to fetch now, the longest overdue first.
+        """Task ids to fetch now: those never answered first (nothing is
+        known of them, where a re-check refreshes what is), then the longest
+        overdue.
 
         Nothing is due during a pause; only refreshed ids when automatic
         polling is off; never an id whose request is in flight.
@@ -203,7 +211,7 @@ class Scheduler:
         if self._pause_kind is not None:
             return []
         ready = [
-            (task.due_at, task.order, task_id)
+            (_turn(task), task_id)
             for task_id, task in self._tasks.items()
             if task.due_at is not None
             and task.due_at <= now
@@ -213,7 +221,7 @@ class Scheduler:
         ready.sort()
         if limit is not None:
             ready = ready[: max(0, limit)]
-        return [task_id for _, _, task_id in ready]
+        return [task_id for _, task_id in ready]
 
     def started(self, task_id: str, now: float) -> None:
         """A request for ``task_id`` was sent; it is not due again until answered."""
@@ -299,7 +307,7 @@ class Scheduler:
 
         ``None`` when it is not waiting to be sent: not due yet, in flight,
         finished, unknown, or everything is paused. The order is that of
-        :meth:`due`: the longest overdue first.
+        :meth:`due`.
         """
         task = self._tasks.get(task_id)
         if task is None or not self._is_ready(task, now):
@@ -307,21 +315,30 @@ class Scheduler:
         self._end_pause_if_over(now)
         if self._pause_kind is not None:
             return None
-        mine = (task.due_at or 0.0, task.order)
+        mine = _turn(task)
         return sum(
             1
             for other in self._tasks.values()
-            if other is not task
-            and self._is_ready(other, now)
-            and (other.due_at or 0.0, other.order) < mine
+            if other is not task and self._is_ready(other, now) and _turn(other) < mine
         )
 
-    def waiting(self, now: float) -> int:
-        """How many tasks are due now and not yet sent (0 during a pause)."""
+    def waiting(self, now: float, *, first_only: bool = False) -> int:
+        """How many tasks are due now and not yet sent (0 during a pause);
+        with ``first_only``, only those never answered yet."""
         self._end_pause_if_over(now)
         if self._pause_kind is not None:
             return 0
-        return sum(1 for task in self._tasks.values() if self._is_ready(task, now))
+        return sum(
+            1
+            for task in self._tasks.values()
+            if self._is_ready(task, now) and not (first_only and task.last is not None)
+        )
+
+    def polled(self) -> int:
+        """How many tasks are polled again by themselves (not finished)."""
+        if not self._auto:
+            return 0
+        return sum(1 for task in self._tasks.values() if task.due_at is not None)
 
     def is_pending(self, task_id: str, now: float) -> bool:
         """Whether the task's last answer was "record is null." within the grace.

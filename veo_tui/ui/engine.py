@@ -259,6 +259,12 @@ class Engine:
             why = f"at most {rate} a second (poll.max_requests_per_second)"
         else:
             why = f"{settings.concurrency} at a time (poll.concurrency)"
+        if backlog.cycle is not None:
+            return (
+                f"more tasks than the limits let through, {why}: each is "
+                f"checked about every {human_duration(backlog.cycle)}, not "
+                f"within poll.max_interval ({settings.max_interval:g} s)"
+            )
         return (
             f"{backlog.waiting:,} checks queued, {why}: "
             f"about {human_duration(backlog.seconds)} to send them all"
