@@ -261,9 +261,8 @@ class Engine:
             why = f"{settings.concurrency} at a time (poll.concurrency)"
         if backlog.cycle is not None:
             return (
-                f"more tasks than the limits let through, {why}: each is "
-                f"checked about every {human_duration(backlog.cycle)}, not "
-                f"within poll.max_interval ({settings.max_interval:g} s)"
+                f"too many tasks for {why}: each is checked only about every "
+                f"{human_duration(backlog.cycle)}"
             )
         return (
             f"{backlog.waiting:,} checks queued, {why}: "
