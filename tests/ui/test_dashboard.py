@@ -717,9 +717,10 @@ async def test_refused_key_shows_a_banner_and_stops_polling(
         assert kie.calls == ["t1"]
 
 
-async def test_checks_queued_behind_the_rate_limit_say_so_and_for_how_long(
-    store: WatchlistStore, clock: FakeClock
-) -> None:
+def limited_app(store: WatchlistStore, clock: FakeClock) -> VeoTuiApp:
+    """A dashboard limited to 2 requests at a time and 2 a second, against a
+    kie.ai that never answers: whatever is due stays queued."""
+
     async def never_answers(task_id: str) -> TaskRecord:
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
@@ -731,7 +732,13 @@ async def test_checks_queued_behind_the_rate_limit_say_so_and_for_how_long(
         clock=clock.monotonic,
         wall_clock=clock.wall,
     )
-    app = VeoTuiApp(store, engine, clock=clock.wall)
+    return VeoTuiApp(store, engine, clock=clock.wall)
+
+
+async def test_checks_queued_behind_the_rate_limit_say_so_and_for_how_long(
+    store: WatchlistStore, clock: FakeClock
+) -> None:
+    app = limited_app(store, clock)
 
     async with app.run_test() as pilot:
         app.add_ids_text(" ".join(f"q{number:02}" for number in range(40)))
@@ -763,18 +770,7 @@ async def test_more_unfinished_tasks_than_the_limits_keep_up_with_say_how_often(
         ),
     )
 
-    async def never_answers(task_id: str) -> TaskRecord:
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
-
-    engine = Engine(
-        None,
-        PollSettings(concurrency=2, max_requests_per_second=2),
-        fetch=never_answers,
-        clock=clock.monotonic,
-        wall_clock=clock.wall,
-    )
-    app = VeoTuiApp(store, engine, clock=clock.wall)
+    app = limited_app(store, clock)
 
     async with app.run_test() as pilot:
         await pilot.pause(0.1)
