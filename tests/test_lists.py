@@ -6,11 +6,13 @@ import io
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from veo_tui.cli import main
-from veo_tui.store.watchlist import WatchlistStore, default_watchlist_path
+from veo_tui.domain import State, TaskRecord
+from veo_tui.store.watchlist import WatchEntry, WatchlistStore, default_watchlist_path
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -92,6 +94,33 @@ def test_ls_json_has_the_status_keys_and_watch_times(
     assert line["state"] == "unknown"
     assert line["added_at"].endswith("Z")
     assert line["checked_at"] is None
+
+
+def record_null_answer(task_id: str, added_ago: timedelta) -> None:
+    """The watchlist as a dashboard leaves it after one "record is null." answer."""
+    store = WatchlistStore(default_watchlist_path())
+    now = datetime.now(UTC)
+    store.add([task_id], now - added_ago)
+    record = TaskRecord(task_id, State.NOT_FOUND, message="record is null.")
+    store.update([WatchEntry(task_id, now - added_ago, record=record, checked_at=now)])
+
+
+def test_ls_shows_a_task_just_added_and_not_yet_visible_as_pending(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    record_null_answer("fresh", timedelta(seconds=30))
+    record_null_answer("old", timedelta(minutes=30))
+
+    _, out, _ = run(capsys, "ls")
+    _, json_out, _ = run(capsys, "ls", "--json")
+
+    states = {line.split()[0]: line.split()[1] for line in out.splitlines()}
+    assert states == {"fresh": "pending", "old": "not_found"}
+    lines = [json.loads(line) for line in json_out.splitlines()]
+    assert [(line["state"], line["pending"]) for line in lines] == [
+        ("not_found", True),
+        ("not_found", False),
+    ]
 
 
 def test_ls_of_an_empty_watchlist_says_how_to_add(

@@ -68,6 +68,16 @@ def watchlist_store(args: argparse.Namespace) -> WatchlistStore:
     return WatchlistStore(default_watchlist_path())
 
 
+def _is_pending(entry: WatchEntry, now: datetime, grace: float) -> bool:
+    """ "record is null." soon after adding: kie.ai may not show the task yet."""
+    record = entry.record
+    return (
+        record is not None
+        and record.state is State.NOT_FOUND
+        and (now - entry.added_at).total_seconds() < grace
+    )
+
+
 def _ids_from(raw: list[str]) -> list[str]:
     """Ids from arguments, ``-`` standing for standard input; refuses bad ones."""
     if "-" not in raw:
@@ -125,16 +135,26 @@ def run_rm(args: argparse.Namespace) -> int:
 
 def run_ls(args: argparse.Namespace) -> int:
     """Carry out ``veo-tui ls``."""
-    store = watchlist_store(args)
+    config = load_config(args.config, log=args.log)
+    store = WatchlistStore(default_watchlist_path())
     try:
         entries = store.load()
     except WatchlistError as error:
         raise UsageError(str(error)) from None
     _report_warnings(store)
+    now = datetime.now(UTC)
     width = min(max((len(e.task_id) for e in entries), default=10), 40)
     for entry in entries:
+        pending = _is_pending(entry, now, config.poll_grace)
         if args.json:
-            print(json.dumps(entry_json(entry), ensure_ascii=True))
+            body = entry_json(entry)
+            body["pending"] = pending
+            print(json.dumps(body, ensure_ascii=True))
+        elif pending:
+            print(
+                f"{inert(entry.task_id).ljust(width)}  {'pending':<10}  {'-':>7}  "
+                "record is null. (added a moment ago: kie.ai may not show it yet)"
+            )
         else:
             print(text_line(entry.task_id, _last_known(entry), width))
     if not entries and not args.json:
