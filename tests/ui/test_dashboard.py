@@ -32,7 +32,7 @@ from veo_tui.api import ApiOptions
 from veo_tui.domain import State, TaskRecord
 from veo_tui.polling.scheduler import PollSettings
 from veo_tui.store.prefs import Prefs
-from veo_tui.store.watchlist import WatchlistStore
+from veo_tui.store.watchlist import WatchlistError, WatchlistStore
 from veo_tui.ui import Engine, VeoTuiApp
 from veo_tui.ui.app import DISK_CHECK_TICKS, KEY_CHECK_TICKS
 from veo_tui.ui.dialogs import AddDialog, HelpScreen, IdsArea
@@ -222,6 +222,38 @@ async def test_invalid_ids_are_named_and_kept_in_the_dialog(
         assert "200 characters long" in problems
         assert app.screen.query_one(IdsArea).text == "x" * 200
         assert "good1" in app.entries
+
+
+async def test_the_dialog_counts_only_the_ids_it_really_added(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    seed(store, entry("done1", done("done1")))
+    app = make_app()
+
+    async with app.run_test() as pilot:
+        await add_ids(pilot, "done1 new1 " + "y" * 130)
+
+        problems = str(app.screen.query_one("#add-problems", Static).render())
+        assert "(1 valid id(s) were added)" in problems
+
+
+async def test_ids_stay_in_the_dialog_when_the_watchlist_cannot_be_saved(
+    make_app: AppFactory, store: WatchlistStore, kie: FakeKie
+) -> None:
+    def refuse(*_: object) -> list[str]:
+        raise WatchlistError("Cannot write watchlist.toml: Read-only file system")
+
+    app = make_app()
+    async with app.run_test() as pilot:
+        store.add = refuse  # type: ignore[method-assign]
+        await add_ids(pilot, "new1 new2")
+
+        assert isinstance(app.screen, AddDialog)
+        assert app.screen.query_one(IdsArea).text == "new1 new2"
+        problems = str(app.screen.query_one("#add-problems", Static).render())
+        assert "could not be saved, so nothing was added" in problems
+        assert any("Read-only file system" in n for n in notifications(app))
+        assert app.entries == {}
 
 
 async def test_duplicates_are_skipped_with_a_note(

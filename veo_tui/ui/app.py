@@ -862,18 +862,18 @@ class VeoTuiApp(App[int]):
         dialog = AddDialog(
             known=lambda task_id: task_id in self.entries, add=self.add_ids
         )
-        self.push_screen(dialog, self._added)
-
-    def _added(self, parsed: ParsedIds | None) -> None:
-        if parsed is not None:
-            self.add_ids(parsed)
+        self.push_screen(dialog)  # it adds through add_ids itself
 
     def add_ids_text(self, text: str) -> None:
         """Add the ids in ``text``, as if pasted into the add dialog."""
         self.add_ids(split_task_ids(text))
 
-    def add_ids(self, parsed: ParsedIds) -> None:
-        """Add valid ids, skip known ones, and say what happened."""
+    def add_ids(self, parsed: ParsedIds) -> int | None:
+        """Add valid ids, skip known ones, and say what happened.
+
+        Returns:
+            How many were added; ``None`` when the watchlist could not be saved.
+        """
         fresh = [task_id for task_id in parsed.valid if task_id not in self.entries]
         known = len(parsed.valid) - len(fresh)
         now = self.clock()
@@ -885,7 +885,7 @@ class VeoTuiApp(App[int]):
                 severity="error",
                 markup=False,
             )
-            return
+            return None
         saved = {entry.task_id: entry for entry in self.store.load()}
         new_entries = [
             saved.get(task_id, WatchEntry(task_id, now)) for task_id in fresh
@@ -902,6 +902,7 @@ class VeoTuiApp(App[int]):
             note += f" Skipped {skipped} duplicate(s)."
         self.notify(note, markup=False)
         self.update_topbar()
+        return len(fresh)
 
     def _select(self, task_id: str) -> None:
         if task_id in self._cells:

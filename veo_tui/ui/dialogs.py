@@ -32,12 +32,21 @@ class IdsArea(TextArea):
         await super()._on_key(event)
 
 
+NOT_SAVED = (
+    "The watchlist could not be saved, so nothing was added (the notification "
+    "says why); the ids stay here to try again."
+)
+
+
 class AddDialog(ModalScreen[ParsedIds | None]):
     """Type or paste one or many task ids; Enter adds them.
 
     Ids may be separated by spaces, commas or newlines. Pieces that cannot be
     ids stay in the box, named, so the user can fix them: nothing pasted is
-    lost. The screen's result is the parsed ids, or ``None`` when cancelled.
+    lost, nor when the watchlist cannot be saved. The ids are added through
+    ``add`` (which returns how many were new, or ``None`` when nothing could
+    be saved); the screen's result is the parsed ids, or ``None`` when
+    cancelled.
     """
 
     # Here rather than in veo_tui.tcss: parsed when a dialog first opens,
@@ -79,7 +88,7 @@ class AddDialog(ModalScreen[ParsedIds | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(
-        self, known: Callable[[str], bool], add: Callable[[ParsedIds], None]
+        self, known: Callable[[str], bool], add: Callable[[ParsedIds], int | None]
     ) -> None:
         super().__init__()
         self._known = known
@@ -115,26 +124,32 @@ class AddDialog(ModalScreen[ParsedIds | None]):
         area = self.query_one(IdsArea)
         parsed = split_task_ids(area.text)
         if parsed.invalid:
-            # Keep what was refused in the box, so it can be fixed; add the rest.
-            area.load_text("\n".join(piece for piece, _ in parsed.invalid))
-            self._show_problems(parsed)
-            if parsed.valid:
-                self._add(parsed)  # the valid ones now; the box stays open
+            # The valid ones now; the box stays open with what was refused, so
+            # it can be fixed (or with everything, if nothing could be saved).
+            added = self._add(parsed) if parsed.valid else 0
+            if added is not None:
+                area.load_text("\n".join(piece for piece, _ in parsed.invalid))
+            self._show_problems(parsed, added)
             return
         if not parsed.valid and not parsed.duplicates:
             self._show_message(
                 Text("Nothing to add: the box is empty.", style="yellow")
             )
             return
+        if self._add(parsed) is None:
+            self._show_message(Text(NOT_SAVED, style="bold red"))
+            return
         self.dismiss(parsed)
 
-    def _show_problems(self, parsed: ParsedIds) -> None:
+    def _show_problems(self, parsed: ParsedIds, added: int | None) -> None:
         text = Text(
             f"{len(parsed.invalid)} piece(s) cannot be task ids and were not added",
             style="bold red",
         )
-        if parsed.valid:
-            text.append(f" ({len(parsed.valid)} valid id(s) were added)", style="green")
+        if added:
+            text.append(f" ({added} valid id(s) were added)", style="green")
+        elif added is None:
+            text.append(f". {NOT_SAVED}", style="bold red")
         text.append(":")
         for _, reason in parsed.invalid[:8]:
             text.append("\n• " + inert(reason, limit=120))
