@@ -245,7 +245,7 @@ async def test_ids_stay_in_the_dialog_when_the_watchlist_cannot_be_saved(
 
     app = make_app()
     async with app.run_test() as pilot:
-        store.add = refuse  # type: ignore[method-assign]
+        store.add = refuse  # type: ignore[method-assign,assignment]
         await add_ids(pilot, "new1 new2")
 
         assert isinstance(app.screen, AddDialog)
