@@ -412,3 +412,16 @@ def test_dashboard_without_a_terminal_says_to_use_status() -> None:
     assert result.returncode == 2
     assert "needs a terminal" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_demo_with_a_command_is_refused_not_run_on_the_real_watchlist(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # It used to be ignored: `veo-tui --demo ls` listed the user's own
+    # watchlist, `--demo status` asked the real kie.ai.
+    status = main(["--demo", "ls"])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "--demo opens the dashboard" in err
+    assert "veo-tui sim" in err

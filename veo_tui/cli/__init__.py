@@ -99,6 +99,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _Unclear:
         args = build_parser().parse_args(argv)  # says what is wrong, and exits
     run = getattr(args, "run", None)
+    if run is not None and getattr(args, "demo", False):
+        print(
+            "veo-tui: --demo opens the dashboard and goes without a command; "
+            "for commands on the stand-in, run `veo-tui sim` and set "
+            "KIE_BASE_URL and KIE_API_KEY as it says",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     if run is None:
         from veo_tui.cli.dashboard import run_dashboard
 
