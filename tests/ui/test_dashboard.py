@@ -862,6 +862,9 @@ async def test_network_down_keeps_last_state_marked_stale_then_recovers(
         await settle(pilot, app, 1, kie)
         assert "generating !" in cell(app, "g1", "state")
         assert "server error" in cell(app, "g1", "checked")
+        # On screen too: the State column once cut the mark off a generating row.
+        drawn = [app.table.render_line(y).text for y in range(app.table.size.height)]
+        assert any("generating !" in line for line in drawn)
 
         kie.bodies["g1"] = success_body("g1")
         await pilot.press("r")

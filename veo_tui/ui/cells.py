@@ -241,7 +241,7 @@ def row_cells(
 
 
 COLUMNS = (
-    ("state", " State", 13),
+    ("state", " State", 15),  # "●◓ generating !": marked and stale
     ("id", "Task id", 16),
     ("created", "Created", 7),
     ("duration", "Duration", 9),
