@@ -135,12 +135,19 @@ def test_fetch_error_is_unknown_with_its_kind_and_exit_4(
     assert "1 of 2 records could not be fetched" in err
 
 
-def test_each_distinct_id_is_fetched_once_in_argument_order(
+def test_each_distinct_id_is_fetched_once_and_printed_at_each_place_given(
     kie: respx.Route, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, out, _ = run(capsys, "status", "--json", "gen1", " ok1 ", "gen1", "fail1", "ok1")
 
-    assert [line["task_id"] for line in json_lines(out)] == ["gen1", "ok1", "fail1"]
+    # One line per argument, so a script can pair them; one request per id.
+    assert [line["task_id"] for line in json_lines(out)] == [
+        "gen1",
+        "ok1",
+        "gen1",
+        "fail1",
+        "ok1",
+    ]
     assert kie.call_count == 3
 
 

@@ -77,17 +77,20 @@ def client_options(config: Config, *, warn: bool = True) -> ApiOptions:
         raise UsageError(str(error)) from None
 
 
-def checked_ids(raw_ids: Sequence[str], *, label: str = "argument") -> list[str]:
-    """The distinct ids in order, or a :class:`UsageError` naming the bad ones.
+def checked_ids(
+    raw_ids: Sequence[str], *, label: str = "argument", distinct: bool = True
+) -> list[str]:
+    """The ids in order (each once, unless not ``distinct``), or a
+    :class:`UsageError` naming the bad ones.
 
     Nothing is done with any id while one is bad: a paste accident costs no
     request and changes no file.
     """
-    ids: dict[str, None] = {}
+    ids: list[str] = []
     problems: list[str] = []
     for position, raw in enumerate(raw_ids, start=1):
         try:
-            ids[check_task_id(raw)] = None
+            ids.append(check_task_id(raw))
         except InvalidTaskId as error:
             problems.append(f"{label} {position}: {error}")
     if problems:
@@ -96,4 +99,4 @@ def checked_ids(raw_ids: Sequence[str], *, label: str = "argument") -> list[str]
         raise UsageError(f"refusing bad task ids, nothing was done:\n  {shown}{more}")
     if not ids:
         raise UsageError("no task ids given")
-    return list(ids)
+    return list(dict.fromkeys(ids)) if distinct else ids

@@ -77,7 +77,8 @@ def api_options(config: Config) -> ApiOptions:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``veo-tui status``."""
-    task_ids = checked_ids(args.task_ids)
+    # One line per id given, repeats included, so scripts can pair them.
+    task_ids = checked_ids(args.task_ids, distinct=False)
     config = load_config(
         args.config, base_url=args.base_url, concurrency=args.concurrency, log=args.log
     )
@@ -118,7 +119,10 @@ async def fetch_all(
     concurrency: int,
     emit: Callable[[str, FetchResult], None],
 ) -> list[FetchResult]:
-    """Fetch every id with at most ``concurrency`` in flight; emit in order."""
+    """Fetch every id with at most ``concurrency`` in flight; emit in order.
+
+    An id given twice is fetched once and emitted at each of its places.
+    """
     from veo_tui.api import KieClient  # httpx: not for every `veo-tui` start
 
     gate = asyncio.Semaphore(concurrency)
@@ -128,14 +132,17 @@ async def fetch_all(
             return await client.record_info(task_id)
 
     async with KieClient(options) as client:
-        pending = [asyncio.create_task(fetch(client, task_id)) for task_id in task_ids]
+        pending = {
+            task_id: asyncio.create_task(fetch(client, task_id))
+            for task_id in dict.fromkeys(task_ids)
+        }
         results: list[FetchResult] = []
         try:
-            for task_id, future in zip(task_ids, pending, strict=True):
-                result = await future
+            for task_id in task_ids:
+                result = await pending[task_id]
                 emit(task_id, result)
                 results.append(result)
         finally:
-            for future in pending:
+            for future in pending.values():
                 future.cancel()
         return results
