@@ -34,6 +34,10 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         (["--latency", "-5"], "--latency must be from 0"),
         (["--fault", "flood=0.1"], "unknown fault kind"),
         (["--fault", "hang=0.7", "--fault", "bad_gateway=0.7"], "add up to more"),
+        (
+            ["--fault", "rate_limit=0.1", "--fault", "rate_limit=0.2"],
+            "--fault rate_limit is given twice",
+        ),
         (["--scenario", "nope"], "no scenario named 'nope'"),
         (["--scenario", "demo", "--count", "5"], "no task has 'repeat'"),
         (["--key", ""], "--key cannot be empty"),

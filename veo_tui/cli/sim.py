@@ -94,8 +94,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KIND=RATE",
-        help=f"inject a fault into that share of API requests (repeatable); "
-        f"kinds: {kinds}",
+        help=f"inject a fault into that share of API requests (RATE from 0 to "
+        f"1; KIND alone: every request; repeatable, one per kind); kinds: {kinds}",
     )
     parser.add_argument(
         "--count",
@@ -147,6 +147,10 @@ def options_from_args(args: argparse.Namespace) -> SimOptions:
             kind, rate = parse_fault_option(text)
         except ValueError as error:
             raise UsageError(str(error)) from None
+        if kind in faults:
+            raise UsageError(
+                f"--fault {kind.value} is given twice; give each kind once"
+            )
         faults[kind] = rate
     return SimOptions(
         scenario=args.scenario,
