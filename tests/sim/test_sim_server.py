@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -133,3 +134,28 @@ async def test_connections_accepted_by_the_stand_in_send_without_nagle() -> None
         _, writer = await asyncio.open_connection("127.0.0.1", port)
         assert await asyncio.wait_for(accepted, 5) != 0
         writer.close()
+
+
+@pytest.mark.parametrize("task_id", ["a/b", "../../escape", "x y%z"])
+async def test_a_result_url_of_an_odd_id_serves_that_tasks_video(
+    tmp_path: Path, task_id: str
+) -> None:
+    scenario = tmp_path / "odd.toml"
+    scenario.write_text(
+        f'[[task]]\nid = "{task_id}"\nprompt = "A cat."\nage = "1h"\nduration = "60s"\n'
+    )
+    async with (
+        running_sim(scenario=str(scenario), port=0) as sim,
+        httpx.AsyncClient(base_url=sim.base_url, trust_env=False) as http,
+    ):
+        record = await http.get(
+            "/api/v1/veo/record-info",
+            params={"taskId": task_id},
+            headers={"Authorization": f"Bearer {sim.key}"},
+        )
+        url = record.json()["data"]["response"]["resultUrls"][0]
+        video = await http.get(url)
+
+    assert url.startswith(f"{sim.base_url}/files/")
+    assert video.status_code == 200
+    assert video.headers["content-type"] == "video/mp4"

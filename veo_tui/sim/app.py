@@ -325,7 +325,8 @@ class SimApp:
             Route("/api/v1/veo/get-1080p-video", api.get_1080p, methods=["GET"]),
             Route("/api/v1/veo/get-4k-video", api.get_4k, methods=["POST"]),
             Route("/api/v1/chat/credit", api.credit, methods=["GET"]),
-            Route("/files/{task_id}/{name}", api.video, methods=["GET", "HEAD"]),
+            # The server decodes %2F: an id with "/" arrives as several segments.
+            Route("/files/{task_id:path}/{name}", api.video, methods=["GET", "HEAD"]),
         ]
         self.app: ASGIApp = Starlette(routes=routes)
 

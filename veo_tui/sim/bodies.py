@@ -9,6 +9,7 @@ read it back, exactly as it must with kie.ai.
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,8 +45,9 @@ def format_time(moment: float, style: TimeStyle) -> int | str:
 
 
 def file_url(base_url: str, task_id: str, name: str) -> str:
-    """The URL under which the stand-in serves one of a task's videos."""
-    return f"{base_url.rstrip('/')}/files/{task_id}/{name}.mp4"
+    """The URL under which the stand-in serves one of a task's videos (the id
+    percent-encoded whole, so one holding ``/`` or ``..`` stays one segment)."""
+    return f"{base_url.rstrip('/')}/files/{quote(task_id, safe='')}/{name}.mp4"
 
 
 def record_info(task: SimTask, now: float, base_url: str) -> Body:
