@@ -151,6 +151,20 @@ def test_each_distinct_id_is_fetched_once_and_printed_at_each_place_given(
     assert kie.call_count == 3
 
 
+def test_an_argument_holding_several_ids_is_split_like_a_paste(
+    kie: respx.Route, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = run(capsys, "status", "--json", "ok1,gen1", "fail1 gone1", '["nope1"]')
+
+    assert [line["task_id"] for line in json_lines(out)] == [
+        "ok1",
+        "gen1",
+        "fail1",
+        "gone1",
+        "nope1",
+    ]
+
+
 def test_text_lines_show_id_state_duration_and_detail(
     kie: respx.Route, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -218,8 +232,8 @@ def test_refused_key_exits_4_and_shows_only_a_masked_key(
     ("bad", "reason"),
     [
         ("", "cannot be empty"),
-        ("a b", "whitespace"),
         ("a\x1bb", "control character"),
+        ("a\u200bb", "U+200B"),
         ("x" * 129, "129 characters"),
     ],
 )

@@ -173,7 +173,7 @@ def test_unreachable_server_exits_4_after_repeated_failures() -> None:
         (["watch"], "give task ids to watch, or --watchlist"),
         (["watch", "--watchlist", "a1"], "not both"),
         (["watch", "--timeout", "-1", "a1"], "--timeout must be a positive"),
-        (["watch", "bad id"], "whitespace"),
+        (["watch", "bad\x07id"], "control character"),
     ],
 )
 def test_usage_errors_exit_2(

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from veo_tui.api import ApiOptions, InsecureKeyError
-from veo_tui.domain import InvalidTaskId, check_task_id
+from veo_tui.domain import InvalidTaskId, check_task_id, id_pieces
 from veo_tui.store.config import Config, key_file_is_exposed
 
 EXIT_OK = 0
@@ -89,8 +89,10 @@ def checked_ids(
     ids: list[str] = []
     problems: list[str] = []
     for position, raw in enumerate(raw_ids, start=1):
+        # "id1,id2" is two ids, as in a paste; "" and "," stay one bad piece.
+        pieces = id_pieces(raw) or [raw]
         try:
-            ids.append(check_task_id(raw))
+            ids.extend(check_task_id(piece) for piece in pieces)
         except InvalidTaskId as error:
             problems.append(f"{label} {position}: {error}")
     if problems:

@@ -33,8 +33,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="add task ids to the watchlist",
         description=(
             "Add task ids to the watchlist the dashboard shows. Give them as "
-            "arguments, or '-' to read them from standard input (separated by "
-            "whitespace or commas). Ids already watched are skipped."
+            "arguments, or '-' to read them from standard input; ids are "
+            "separated by whitespace, commas, semicolons, brackets or quotes. "
+            "Ids already watched are skipped."
         ),
     )
     add.add_argument("task_ids", nargs="+", metavar="TASK_ID", help="ids, or -")
@@ -44,9 +45,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "rm",
         parents=[common],
         help="remove task ids from the watchlist",
-        description="Remove task ids from the watchlist the dashboard shows.",
+        description=(
+            "Remove task ids from the watchlist the dashboard shows; '-' reads "
+            "them from standard input."
+        ),
     )
-    rm.add_argument("task_ids", nargs="+", metavar="TASK_ID", help="task ids")
+    rm.add_argument("task_ids", nargs="+", metavar="TASK_ID", help="ids, or -")
     rm.set_defaults(run=run_rm)
 
     ls = subparsers.add_parser(

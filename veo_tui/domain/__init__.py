@@ -9,7 +9,13 @@ from veo_tui.domain.endpoints import (
     parse_credits,
 )
 from veo_tui.domain.hints import failure_hint
-from veo_tui.domain.ids import InvalidTaskId, ParsedIds, check_task_id, split_task_ids
+from veo_tui.domain.ids import (
+    InvalidTaskId,
+    ParsedIds,
+    check_task_id,
+    id_pieces,
+    split_task_ids,
+)
 from veo_tui.domain.parse import is_web_url, parse_record_info
 from veo_tui.domain.records import (
     TERMINAL_STATES,
@@ -35,6 +41,7 @@ __all__ = [
     "failure_hint",
     "format_credits",
     "human_duration",
+    "id_pieces",
     "inert",
     "is_web_url",
     "iso_utc",

@@ -88,8 +88,15 @@ class ParsedIds:
     duplicates: tuple[str, ...]
 
 
+def id_pieces(text: str) -> list[str]:
+    """The pieces of ``text`` between separators (whitespace, commas,
+    semicolons, brackets and quotes), unchecked."""
+    return [piece for piece in _SEPARATORS.split(text) if piece]
+
+
 def split_task_ids(text: str) -> ParsedIds:
-    """Read ids separated by whitespace, commas or newlines from pasted text."""
+    """Read ids separated by whitespace, commas, semicolons, brackets or
+    quotes (a list pasted as JSON works) from pasted text."""
     seen: dict[str, None] = {}
     duplicates: dict[str, None] = {}
     invalid: list[tuple[str, str]] = []

@@ -9,9 +9,9 @@ read it back, exactly as it must with kie.ai.
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from veo_tui.sim.scenario import BodyShape, TimeStyle
 from veo_tui.sim.tasks import SimTask, TaskState
