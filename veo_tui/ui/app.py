@@ -680,34 +680,46 @@ class VeoTuiApp(App[int]):
                 pending += 1
             else:
                 counts[entry.record.state] += 1
-        bar = Text()
-        bar.append(" veo-tui ", style="bold reverse")
-        bar.append("  ")
-        bar.append_text(_connection_text(status))
-        bar.append("  ")
-        if status.paused:
-            bar.append("⏸ paused", style="bold yellow")
-        else:
-            bar.append("⟳ auto", style="green")
-        bar.append("   ")
-        compact = self.size.width < 110
-        for state, count in counts.items():
-            if count:
-                badge = BADGES[state]
-                word = "" if compact else f" {badge.word}"
-                bar.append(f"{badge.glyph} {count}{word}  ", style=badge.style)
-        if pending:
-            word = "" if compact else " pending"
-            bar.append(
-                f"{PENDING_BADGE.glyph} {pending}{word}  ", style=PENDING_BADGE.style
-            )
-        if queued:
-            bar.append(f"· {queued}{'' if compact else ' queued'}  ", style="dim")
-        if self.credits is not None:
-            bar.append(f"credits {format_credits(self.credits)}  ", style="bold")
-        bar.append(f"sort: {self.sort_by}", style="dim")
-        if self.filter_text:
-            bar.append(f"  filter: {inert(self.filter_text, limit=30)}", style="dim")
+        # A balance read means kie.ai was reached, though no task was checked.
+        reached = self.credits is not None
+
+        def build(compact: bool) -> Text:
+            bar = Text()
+            bar.append(" veo-tui ", style="bold reverse")
+            bar.append("  ")
+            bar.append_text(_connection_text(status, reached=reached))
+            bar.append("  ")
+            if status.paused:
+                bar.append("⏸ paused", style="bold yellow")
+            else:
+                bar.append("⟳ auto", style="green")
+            bar.append("   ")
+            for state, count in counts.items():
+                if count:
+                    badge = BADGES[state]
+                    word = "" if compact else f" {badge.word}"
+                    bar.append(f"{badge.glyph} {count}{word}  ", style=badge.style)
+            if pending:
+                word = "" if compact else " pending"
+                bar.append(
+                    f"{PENDING_BADGE.glyph} {pending}{word}  ",
+                    style=PENDING_BADGE.style,
+                )
+            if queued:
+                bar.append(f"· {queued}{'' if compact else ' queued'}  ", style="dim")
+            if self.credits is not None:
+                bar.append(f"credits {format_credits(self.credits)}  ", style="bold")
+            bar.append(f"sort: {self.sort_by}", style="dim")
+            if self.filter_text:
+                bar.append(
+                    f"  filter: {inert(self.filter_text, limit=30)}", style="dim"
+                )
+            return bar
+
+        # The states' words go when the line would not fit the width.
+        bar = build(compact=False)
+        if bar.cell_len > self.size.width:
+            bar = build(compact=True)
         set_text(self.topbar, bar)
         self._update_banner(status)
 
@@ -1420,7 +1432,7 @@ def _just_finished(before: WatchEntry, after: WatchEntry) -> bool:
     return before.record is not None and not before.record.state.is_terminal
 
 
-def _connection_text(status: EngineStatus) -> Text:
+def _connection_text(status: EngineStatus, *, reached: bool = False) -> Text:
     if status.no_key:
         return Text("● no key", style="bold red")
     if status.key_refused:
@@ -1433,6 +1445,6 @@ def _connection_text(status: EngineStatus) -> Text:
         return Text("● offline", style="bold red")
     if status.last_error is not None:
         return Text("● server trouble", style="bold yellow")
-    if status.connected:
+    if status.connected or reached:
         return Text("● ok", style="bold green")
     return Text("○ not checked yet", style="dim")
