@@ -143,7 +143,7 @@ def test_json_has_one_object_per_video_or_task(cli: Cli, folder: Path) -> None:
 def test_bad_ids_are_a_usage_error_before_any_request(
     cli: Cli, sim: RunningSim
 ) -> None:
-    status, _, err = cli("download", "ok", "bad id")
+    status, _, err = cli("download", "ok", "bad\x07id")
 
     assert status == 2
     assert "refusing bad task ids" in err

@@ -434,6 +434,26 @@ def test_safe_names_are_stable_and_distinct() -> None:
     assert len(safe_stem("x" * 500)) < 120
 
 
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        # A file system that ignores case (macOS, Windows) sees one file.
+        ("ABC", "abc"),
+        ("AbC", "aBc"),
+        # An id made to look like another's hashed name.
+        (".hidden", "_hidden-" + safe_stem(".hidden").rsplit("-", 1)[1]),
+    ],
+)
+def test_two_ids_never_share_a_name_even_ignoring_case(one: str, other: str) -> None:
+    assert download_name(one).lower() != download_name(other).lower()
+
+
+def test_a_usual_kie_id_is_its_own_name() -> None:
+    assert download_name("7c1e9b24d0a84f53b6e2c8a91f3d5e07") == (
+        "7c1e9b24d0a84f53b6e2c8a91f3d5e07.mp4"
+    )
+
+
 def test_a_variant_label_goes_before_the_position() -> None:
     assert download_name("t1", 1, label="4k") == "t1-4k.mp4"
     assert download_name("t1", 2, label="1080p") == "t1-1080p-2.mp4"

@@ -154,8 +154,11 @@ class DownloadResult:
         }
 
 
-_SUFFIX_LIKE = re.compile(r"-(\d{1,3}|1080p|4k)(-\d{1,3})?$", re.IGNORECASE)
-"""The endings :func:`download_name` gives a task's further videos."""
+_SUFFIX_LIKE = re.compile(
+    r"-(\d{1,3}|1080p|4k|[0-9a-f]{10})(-(\d{1,3}|1080p|4k))*$", re.IGNORECASE
+)
+"""The endings :func:`download_name` gives a task's further videos, and the
+hash :func:`safe_stem` appends."""
 
 
 def safe_stem(task_id: str) -> str:
@@ -163,10 +166,11 @@ def safe_stem(task_id: str) -> str:
 
     Letters, digits, ``.``, ``_`` and ``-`` are kept; anything else (``/``,
     ``:``, control characters, ...) becomes ``_``, a leading ``.`` or ``-`` too.
-    Whenever that changed the id, or it was too long, a reserved device name
-    or ends like a suffix of ours (``-2``, ``-4k``), a short hash of the whole
-    id is appended, so two different ids never
-    share a name and the same id always gets the same one.
+    Whenever that changed the id, or it was too long, a reserved device name,
+    holds a capital letter (file systems that ignore case) or ends like a
+    suffix of ours (``-2``, ``-4k``, a hash), a short hash of the whole id is
+    appended, so two different ids never share a name, even where names
+    ignore case, and the same id always gets the same one.
     """
     stem = _SAFE.sub("_", task_id)
     if stem[:1] in (".", "-"):
@@ -179,6 +183,8 @@ def safe_stem(task_id: str) -> str:
         # An id ending like a suffix we add ("x-2", "x-4k") would share a name
         # with another task's second or 4K video: hash it apart too.
         or _SUFFIX_LIKE.search(stem) is not None
+        # "ABC" and "abc" are one file where names ignore case (macOS, Windows).
+        or stem != stem.lower()
     )
     if changed:
         digest = hashlib.sha256(task_id.encode("utf-8", "surrogatepass")).hexdigest()
