@@ -161,6 +161,21 @@ async def test_a_dropped_connection_is_resumed_with_a_range(
     assert hook.requests[1].headers["range"] == f"bytes={len(SAMPLE_VIDEO) // 2}-"
 
 
+async def test_a_part_that_does_not_join_into_a_video_is_fetched_anew(
+    sim: RunningSim, folder: Path, seen: tuple[Seen, httpx.AsyncClient]
+) -> None:
+    hook, client = seen
+    (folder / f"{TASK}.mp4.part").write_bytes(bytes(1000))  # not our download
+
+    async with Downloader(folder, http=client, sleep=Instant()) as downloader:
+        result = await downloader.download(TASK, result_url(sim))
+
+    assert result.status is DownloadStatus.SAVED
+    assert result.path.read_bytes() == SAMPLE_VIDEO
+    assert hook.requests[0].headers["range"] == "bytes=1000-"
+    assert "range" not in hook.requests[1].headers
+
+
 async def test_a_drop_without_retries_leaves_only_the_part_for_next_time(
     sim: RunningSim, folder: Path
 ) -> None:

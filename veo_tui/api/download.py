@@ -461,13 +461,19 @@ class Downloader:
         """One transfer into ``part``: from its end if the server allows, else anew."""
         offset = await asyncio.to_thread(_part_size, part)
         try:
-            return await self._transfer(
+            size = await self._transfer(
                 task_id, position, url, part, offset, on_progress
             )
         except _Restart:
             return await self._transfer(task_id, position, url, part, 0, on_progress)
         except _AlreadyComplete:
-            return offset
+            size = offset
+        if offset > 0 and await asyncio.to_thread(_not_a_whole_mp4, part):
+            # A .part left by something else, or a file that changed on the
+            # server since: the pieces do not join into one video.
+            log.warning("%s did not join into a whole MP4; fetching it anew", part)
+            return await self._transfer(task_id, position, url, part, 0, on_progress)
+        return size
 
     async def _transfer(
         self,
@@ -667,6 +673,14 @@ def _part_size(part: Path) -> int:
 
 
 _MP4_FIRST_BOXES = frozenset({b"ftyp", b"styp"})
+
+
+def _not_a_whole_mp4(path: Path) -> bool:
+    """Whether ``path`` does not start like an MP4, or its boxes do not add up."""
+    with path.open("rb") as file:
+        if file.read(8)[4:8] not in _MP4_FIRST_BOXES:
+            return True
+    return _mp4_cut_short(path)
 
 
 def _mp4_cut_short(path: Path) -> bool:
