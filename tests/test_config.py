@@ -152,6 +152,45 @@ def test_non_utf8_config_is_refused_clearly(tmp_path: Path) -> None:
         load_config(str(path), environ={})
 
 
+def test_a_folder_given_as_the_config_is_refused_clearly(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(tmp_path), environ={})
+
+    assert str(caught.value) == (
+        f"Cannot read {tmp_path}: it is a folder (a config file must be a regular "
+        "file of at most 1 MB)"
+    )
+
+
+def test_a_config_over_1_mb_is_refused_unread(tmp_path: Path) -> None:
+    path = write(tmp_path, "#" * (1 << 20) + "\n")  # 1 MB and a byte
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(path), environ={})
+
+    assert str(caught.value) == (
+        f"Cannot read {path}: it is larger than 1 MB (a config file must be a "
+        "regular file of at most 1 MB)"
+    )
+
+
+def test_a_config_of_exactly_1_mb_is_read(tmp_path: Path) -> None:
+    path = write(tmp_path, "[poll]\nconcurrency = 3\n#")
+    with path.open("a") as stream:
+        stream.write("#" * ((1 << 20) - path.stat().st_size))
+
+    assert load_config(str(path), environ={}).concurrency == 3
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs symbolic links")
+def test_a_config_reached_through_a_symbolic_link_is_read(tmp_path: Path) -> None:
+    target = write(tmp_path, "[poll]\nconcurrency = 5\n")
+    link = tmp_path / "link.toml"
+    link.symlink_to(target)
+
+    assert load_config(str(link), environ={}).concurrency == 5
+
+
 @pytest.mark.parametrize(
     ("url", "reason"),
     [

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import threading
 import time
 from datetime import UTC, datetime
@@ -142,3 +144,60 @@ def test_a_failed_write_keeps_the_change_for_the_next_flush(tmp_path: Path) -> N
     assert UpscaleStore(blocker / "upscales.json").load() == {
         "a": Upscale(hd_url="https://x.example/a.mp4")
     }
+
+
+def test_a_folder_in_its_place_warns_and_shows_no_links(path: Path) -> None:
+    path.mkdir()
+    store = UpscaleStore(path)
+
+    assert store.load() == {}
+    assert store.warnings == [
+        f"Cannot read {path}: it is a folder; 1080p/4K links not shown"
+    ]
+
+
+def test_a_file_over_the_size_limit_is_not_read(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("veo_tui.store.upscales.SIZE_LIMIT", 16)
+    path.write_text(json.dumps({"version": 1, "tasks": {}}) + " " * 16)
+    store = UpscaleStore(path)
+
+    assert store.load() == {}
+    assert store.warnings == [
+        f"Cannot read {path}: it is larger than 16 bytes; 1080p/4K links not shown"
+    ]
+
+
+def test_an_unreadable_file_that_cannot_be_moved_aside_is_not_overwritten(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path.write_text("{not json")
+    real_replace = os.replace
+
+    def replace(source: str | Path, target: str | Path) -> None:
+        if Path(source) == path:  # only the move aside fails
+            raise OSError(errno.EBUSY, "Device or resource busy", str(source))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    store = UpscaleStore(path)
+
+    with pytest.raises(WatchlistError) as caught:
+        store.save("a", Upscale(hd_url="https://cdn.example.com/a.mp4"))
+
+    assert str(caught.value) == (
+        f"Cannot move the unreadable {path} aside: Device or resource busy"
+    )
+    assert path.read_text() == "{not json"
+
+
+def test_an_unreadable_file_set_aside_twice_in_one_second_keeps_both(
+    path: Path,
+) -> None:
+    for text in ("{first", "{second"):  # most likely within the same second
+        path.write_text(text)
+        UpscaleStore(path).save("a", Upscale(hd_url="https://x.example/a.mp4"))
+
+    kept = sorted(p.read_text() for p in path.parent.glob("upscales.json.corrupt-*"))
+    assert kept == ["{first", "{second"]

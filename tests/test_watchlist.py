@@ -16,6 +16,7 @@ import pytest
 
 from veo_tui.domain import FetchError, FetchErrorKind, State, TaskRecord
 from veo_tui.store.watchlist import (
+    FileGuard,
     WatchEntry,
     WatchlistError,
     WatchlistStore,
@@ -267,10 +268,11 @@ def test_a_change_read_in_passing_while_saving_is_still_reported(path: Path) -> 
     [
         b'version = 1\ncount = 1\n[[tasks]]\ntask_id = "a',
         b"\xff\xfe not utf-8",
-        b"version = 'one'\n",
         b"version = 1\ncount = 1\ntasks = 'a'\n",
+        b"not toml at all [",
+        b'version = 1\ncount = 1\n[[tasks\ntask_id = "a"\n',
     ],
-    ids=["truncated", "not-utf8", "bad-version", "tasks-not-a-list"],
+    ids=["truncated", "not-utf8", "tasks-not-a-list", "not-toml", "no-task-readable"],
 )
 def test_a_corrupt_file_is_moved_aside_and_reported(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True)
@@ -316,6 +318,110 @@ def test_a_wrong_count_keeps_the_tasks_and_a_copy_of_the_file(
     assert [e.task_id for e in WatchlistStore(path).load()] == ["a", "b"]
     assert copy.read_text("utf-8") == content
     assert not list(path.parent.glob("*.corrupt-*"))
+
+
+@pytest.mark.parametrize(
+    "version_line",
+    ["", "version = 'x'\n", "version = '1'\n", "version = 0\n", "version = true\n"],
+    ids=["no-version", "text", "number-as-text", "zero", "boolean"],
+)
+def test_a_missing_or_unreadable_version_keeps_the_tasks_and_a_copy(
+    path: Path, version_line: str
+) -> None:
+    """A hand-written file is read as the current layout, not moved aside."""
+    path.parent.mkdir(parents=True)
+    content = version_line + "count = 1\n" + GOOD_TASK
+    path.write_text(content, "utf-8")
+    store = WatchlistStore(path)
+
+    assert [e.task_id for e in store.load()] == ["a"]
+
+    (copy,) = path.parent.glob("watchlist.toml.kept-*")
+    assert copy.read_text("utf-8") == content
+    assert store.warnings == [
+        f"The watchlist {path} has no valid 'version' line; the 1 task(s) that "
+        f"could be read are kept, and the file as it was is saved as {copy.name}."
+    ]
+    assert not list(path.parent.glob("*.corrupt-*"))
+
+    store.add(["b"], T0)  # the next write gives it a version again
+
+    assert tomllib.loads(path.read_text("utf-8"))["version"] == 1
+    assert [e.task_id for e in WatchlistStore(path).load()] == ["a", "b"]
+
+
+def test_tasks_alone_without_version_or_count_are_read(path: Path) -> None:
+    """The tester's file: two lines, no version, no count, no added_at."""
+    path.parent.mkdir(parents=True)
+    path.write_text('[[tasks]]\ntask_id = "good1"\n', "utf-8")
+    store = WatchlistStore(path)
+
+    assert [e.task_id for e in store.load()] == ["good1"]
+    assert any(
+        "has no valid 'version' line and has no valid 'count' line" in warning
+        for warning in store.warnings
+    )
+    assert len(list(path.parent.glob("watchlist.toml.kept-*"))) == 1
+    assert path.read_text("utf-8") == '[[tasks]]\ntask_id = "good1"\n'
+
+
+def test_a_newer_format_is_refused_even_when_part_of_it_is_not_toml(
+    path: Path,
+) -> None:
+    path.parent.mkdir(parents=True)
+    content = "version = 2\ncount = 2\n" + GOOD_TASK + "[[tasks\n"
+    path.write_text(content, "utf-8")
+
+    with pytest.raises(WatchlistError, match="newer veo-tui"):
+        WatchlistStore(path).add(["b"], T0)
+
+    assert path.read_text("utf-8") == content
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        "watchlist.toml",
+        "watchlist.toml.lock",
+    ]
+
+
+def test_a_broken_line_costs_only_the_entry_it_is_in(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    content = (
+        "version = 1\ncount = 3\n"
+        + GOOD_TASK
+        + "[[tasks\ntask_id = 'lost'\n"  # line 6: its ']]' is missing
+        + GOOD_TASK.replace("'a'", "'c'")
+    )
+    path.write_text(content, "utf-8")
+    store = WatchlistStore(path)
+
+    assert [e.task_id for e in store.load()] == ["a", "c"]
+
+    (copy,) = path.parent.glob("watchlist.toml.kept-*")
+    assert copy.read_text("utf-8") == content
+    (warning,) = store.warnings
+    assert warning.startswith(f"The watchlist {path} is not valid TOML (")
+    assert "(at line 6, column 8); 1 part(s) that could not be read were " in warning
+    assert "says it holds 3 task(s) but holds 2" in warning
+    assert copy.name in warning
+    assert not list(path.parent.glob("*.corrupt-*"))
+
+    store.add(["d"], T0)
+
+    assert tomllib.loads(path.read_text("utf-8"))["count"] == 3
+    assert [e.task_id for e in WatchlistStore(path).load()] == ["a", "c", "d"]
+
+
+def test_a_broken_value_costs_only_its_entry(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    content = (
+        "version = 1\r\ncount = 2\r\n"  # from an editor on Windows
+        + GOOD_TASK.replace("\n", "\r\n")
+        + "[[tasks]]\r\ntask_id = 'b'\r\nadded_at = 2025-13-45\r\n"
+    )
+    path.write_text(content, "utf-8", newline="")
+    store = WatchlistStore(path)
+
+    assert [e.task_id for e in store.load()] == ["a"]
+    assert "says it holds 2 task(s) but holds 1" in store.warnings[0]
 
 
 def test_an_entry_that_cannot_be_read_is_kept_in_a_copy(path: Path) -> None:
@@ -427,6 +533,35 @@ def test_a_newer_format_is_refused_and_left_alone(path: Path) -> None:
     assert path.read_text("utf-8") == "version = 2\ncount = 0\n"
 
 
+def test_a_folder_in_place_of_the_file_is_refused_not_moved(path: Path) -> None:
+    path.mkdir(parents=True)
+
+    with pytest.raises(WatchlistError) as caught:
+        WatchlistStore(path).add(["a"], T0)
+
+    assert str(caught.value) == (
+        f"Cannot read {path}: it is a folder (a watchlist must be a regular file "
+        "of at most 256 MB); move it away and veo-tui starts a new one"
+    )
+    assert path.is_dir()
+    assert not list(path.parent.glob("*.corrupt-*"))
+
+
+def test_a_file_over_the_size_limit_is_refused_not_moved(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("veo_tui.store.watchlist.SIZE_LIMIT", 64)
+    path.parent.mkdir(parents=True)
+    content = "version = 1\ncount = 1\n" + GOOD_TASK
+    path.write_text(content, "utf-8")
+
+    with pytest.raises(WatchlistError, match="it is larger than 64 bytes"):
+        WatchlistStore(path).load()
+
+    assert path.read_text("utf-8") == content
+    assert not list(path.parent.glob("*.corrupt-*"))
+
+
 @pytest.mark.skipif(
     os.name != "posix" or os.geteuid() == 0, reason="needs file permissions"
 )
@@ -445,10 +580,10 @@ def test_an_unreadable_file_is_not_moved_aside(
     path.parent.mkdir(parents=True)
     path.write_text("version = 1\ncount = 0\n", "utf-8")
 
-    def refuse(self: Path) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    def refuse(file: Path, limit: int) -> bytes:
+        raise PermissionError(13, "Permission denied", str(file))
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr("veo_tui.store.watchlist.read_regular_file", refuse)
 
     with pytest.raises(WatchlistError, match="Permission denied"):
         WatchlistStore(path).add(["a"], T0)
@@ -464,6 +599,37 @@ def test_a_held_lock_times_out_with_a_clear_error(path: Path) -> None:
 
     with holder._locked(), pytest.raises(WatchlistError, match="held its lock"):
         waiter.add(["b"], T0)
+
+
+def test_a_folder_in_place_of_the_lock_file_is_a_clear_error(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_text("version = 1\ncount = 0\n", "utf-8")
+    Path(f"{path}.lock").mkdir()
+
+    expected = (
+        f"Cannot change {path}: its lock file {path}.lock cannot be opened: "
+        "Is a directory"
+    )
+
+    with pytest.raises(WatchlistError) as adding:
+        WatchlistStore(path).add(["a"], T0)
+    with pytest.raises(WatchlistError) as removing:
+        WatchlistStore(path).remove(["a"])
+
+    assert str(adding.value) == str(removing.value) == expected
+    assert path.read_text("utf-8") == "version = 1\ncount = 0\n"
+
+
+def test_an_error_while_holding_the_lock_is_not_blamed_on_the_lock(
+    path: Path,
+) -> None:
+    guard = FileGuard(path, timeout=1)
+
+    with pytest.raises(FileNotFoundError, match="from the body"), guard.hold():
+        raise FileNotFoundError(2, "from the body")
+
+    with FileGuard(path, timeout=0.05).hold():  # and it was let go
+        pass
 
 
 def test_a_temporary_file_left_by_a_killed_save_is_cleaned_up(

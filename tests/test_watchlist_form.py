@@ -8,6 +8,7 @@ entries with any text in them, it yields tomllib's document or steps aside.
 
 from __future__ import annotations
 
+import tempfile
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from veo_tui.domain import FetchError, FetchErrorKind, State, TaskRecord
 from veo_tui.store import watchlist
-from veo_tui.store.watchlist import WatchEntry, WatchlistStore
+from veo_tui.store.watchlist import WatchEntry, WatchlistError, WatchlistStore
 
 T0 = datetime(2025, 6, 6, 10, 25, tzinfo=UTC)
 
@@ -141,14 +142,19 @@ def test_a_hand_edited_file_is_still_read(tmp_path: Path) -> None:
     ]
 
 
-def test_a_repeated_key_makes_the_file_corrupt_as_tomllib_says(tmp_path: Path) -> None:
+def test_a_repeated_key_is_refused_as_tomllib_refuses_it(tmp_path: Path) -> None:
+    """Not read by the fast path: the entry with the key twice is skipped (the
+    file is not valid TOML), the other kept, and the file copied aside."""
     path = tmp_path / "watchlist.toml"
     text = watchlist._dump(sample_entries(2))
-    path.write_text(text.replace("[[tasks]]\n", '[[tasks]]\ntask_id = "x"\n', 1))
+    edited = text.replace("[[tasks]]\n", '[[tasks]]\ntask_id = "x"\n', 1)
+    path.write_text(edited)
     store = WatchlistStore(path)
 
-    assert store.load() == []
-    assert "moved to" in store.warnings[0]
+    assert [e.task_id for e in store.load()] == ["veo_task_0001"]
+    assert "is not valid TOML (Cannot overwrite a value" in store.warnings[0]
+    (copy,) = tmp_path.glob("watchlist.toml.kept-*")
+    assert copy.read_text() == edited
 
 
 def test_saves_after_changes_write_what_a_full_rewrite_would(tmp_path: Path) -> None:
@@ -171,3 +177,36 @@ def test_saves_after_changes_write_what_a_full_rewrite_would(tmp_path: Path) -> 
     assert entries[0].record == TaskRecord("t0", State.SUCCESS)
     assert entries[4].fetch_error is not None
     assert [e.task_id for e in entries][-2:] == ["t9", "late"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    position=st.integers(min_value=0, max_value=10_000),
+    cut=st.integers(min_value=0, max_value=12),
+    insert=st.sampled_from(["", "[", "[[tasks", "]", "'", '"', "=", "\n", "x = 1\n"]),
+)
+def test_no_edit_of_our_file_is_lost(position: int, cut: int, insert: str) -> None:
+    """Whatever an edit breaks, the store reads without crashing, and when it
+    cannot read every entry, the file as it was survives the next save."""
+    text = watchlist._dump(sample_entries(6))
+    at = position % (len(text) + 1)
+    edited = text[:at] + insert + text[at + cut :]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "watchlist.toml"
+        path.write_text(edited, "utf-8")
+        store = WatchlistStore(path)
+
+        refusal = ""
+        try:
+            entries = store.load()
+            store.add(["new"], T0)
+        except WatchlistError as error:  # an edit to "version = 6", say
+            refusal = str(error)
+            entries = []
+
+        assert not refusal or "newer veo-tui" in refusal
+
+        assert len(entries) <= 6
+        if len(entries) < 6:
+            files = [p for p in Path(folder).iterdir() if p.is_file()]
+            assert edited in [p.read_text("utf-8") for p in files]

@@ -26,9 +26,69 @@ ENV_KEY = "KIE_API_KEY"
 ENV_BASE_URL = "KIE_BASE_URL"
 ENV_LOG = "VEO_TUI_LOG"
 
+CONFIG_SIZE_LIMIT = 1 << 20
+"""The largest config file read (1 MB): a real one is a few hundred bytes."""
+
 
 class ConfigError(Exception):
     """The configuration cannot be used; ``str()`` says where and why."""
+
+
+class NotAFileError(Exception):
+    """A path that must be a regular file of bounded size is not one.
+
+    ``str()`` says why in words for the user, without the path: "it is a
+    folder", "it is larger than 1 MB".
+    """
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file at ``path``, refusing anything else.
+
+    A folder, device (``/dev/zero``, ``/dev/urandom``), named pipe or socket
+    is refused before it is read, as is a file longer than ``limit`` bytes,
+    so that a wrong path gives an error rather than a hang or all the memory.
+    Symbolic links are followed.
+
+    Raises:
+        OSError: From the system, e.g. :class:`FileNotFoundError`.
+        NotAFileError: ``path`` is not a regular file, or is too long.
+    """
+    _check_regular(os.stat(path).st_mode)
+    # O_NONBLOCK: should a pipe take the file's place after the check, opening
+    # it must not wait for a writer (the check below then refuses it).
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, flags)
+    with os.fdopen(descriptor, "rb") as stream:
+        _check_regular(os.fstat(descriptor).st_mode)
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise NotAFileError(f"it is larger than {size_text(limit)}")
+    return data
+
+
+def _check_regular(mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        kind = "a folder"
+    elif stat.S_ISFIFO(mode):
+        kind = "a named pipe (FIFO)"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        kind = "a device"
+    elif stat.S_ISSOCK(mode):
+        kind = "a socket"
+    else:
+        kind = "not a regular file"
+    raise NotAFileError(f"it is {kind}")
+
+
+def size_text(limit: int) -> str:
+    """``limit`` bytes in words: ``1 MB``, ``256 MB``."""
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if limit >= size and limit % size == 0:
+            return f"{limit // size} {unit}"
+    return f"{limit} bytes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,13 +342,18 @@ def _read_file(path: Path | None, explicit: bool) -> dict[str, dict[str, Any]]:
     if path is None:
         return values
     try:
-        raw = path.read_bytes()
+        raw = read_regular_file(path, CONFIG_SIZE_LIMIT)
     except FileNotFoundError:
         if explicit:
             raise ConfigError(f"Cannot read {path}: no such file") from None
         return values
     except OSError as error:
         raise ConfigError(f"Cannot read {path}: {error.strerror or error}") from None
+    except NotAFileError as error:
+        raise ConfigError(
+            f"Cannot read {path}: {error} (a config file must be a regular file "
+            f"of at most {size_text(CONFIG_SIZE_LIMIT)})"
+        ) from None
     import tomllib  # only when there is a file: the dashboard's start may have none
 
     try:

@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from veo_tui.domain import is_web_url
+from veo_tui.store.config import NotAFileError, read_regular_file
 from veo_tui.store.watchlist import (
     LOCK_TIMEOUT,
+    SIZE_LIMIT,
     FileGuard,
     WatchlistError,
     fsync_folder,
@@ -129,11 +131,16 @@ class UpscaleStore:
     def _read(self) -> tuple[dict[str, Upscale], bool]:
         """The upscales, and whether the file was readable (or absent)."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = read_regular_file(self.path, SIZE_LIMIT).decode("utf-8")
         except FileNotFoundError:
             return {}, True
-        except (OSError, UnicodeDecodeError) as error:
-            reason = getattr(error, "strerror", None) or "not UTF-8 text"
+        except (OSError, UnicodeDecodeError, NotAFileError) as error:
+            if isinstance(error, OSError):
+                reason = error.strerror or str(error)
+            elif isinstance(error, NotAFileError):
+                reason = str(error)
+            else:
+                reason = "not UTF-8 text"
             self._warn(f"Cannot read {self.path}: {reason}; 1080p/4K links not shown")
             return {}, False
         try:
@@ -155,11 +162,29 @@ class UpscaleStore:
         return upscales, True
 
     def _move_aside(self) -> None:
+        """Move the unreadable file out of the way of the next write.
+
+        Raises:
+            WatchlistError: It cannot be moved (then it is not overwritten).
+        """
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        with contextlib.suppress(OSError):
+        serial = 1
+        try:
+            while aside.exists():  # another one set aside this very second
+                aside = self.path.with_name(
+                    f"{self.path.name}.corrupt-{stamp}-{serial}"
+                )
+                serial += 1
             os.replace(self.path, aside)
-            self._warn(f"{self.path} could not be read; it was moved to {aside}")
+        except FileNotFoundError:
+            return  # gone meanwhile: nothing to keep
+        except OSError as error:
+            raise WatchlistError(
+                f"Cannot move the unreadable {self.path} aside: "
+                f"{error.strerror or error}"
+            ) from None
+        self._warn(f"{self.path} could not be read; it was moved to {aside}")
 
     def _warn(self, message: str) -> None:
         if message not in self.warnings:

@@ -5,8 +5,13 @@ dashboard and every headless command the user runs. Each change is a read,
 modify, write done under a cross-process file lock, and each write is atomic
 (a temporary file in the same folder, fsync, rename, fsync of the folder), so
 two terminals adding ids at once lose none, and a process killed mid-save
-leaves the old file or the new one, whole. A file that cannot be read as a
-watchlist is moved aside with a timestamp and reported, never overwritten.
+leaves the old file or the new one, whole. A file edited by hand is read as
+far as it can be (a missing version or count line, an entry or a line that
+cannot be read): the tasks it holds are kept, and the file as it was is copied
+to ``watchlist.toml.kept-<hash>``. A file that is no watchlist at all (not
+UTF-8, or not TOML and no task readable in it) is moved aside with a timestamp
+and reported, never overwritten; one written by a newer veo-tui is refused
+and left alone.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 import platformdirs
 
 from veo_tui.domain import FetchError, FetchErrorKind, FetchResult, State, TaskRecord
+from veo_tui.store.config import NotAFileError, read_regular_file, size_text
 
 if TYPE_CHECKING:
     import filelock
@@ -38,6 +44,10 @@ FORMAT_VERSION = 1
 
 LOCK_TIMEOUT = 10.0
 """Seconds to wait for another veo-tui to finish its change of the file."""
+
+SIZE_LIMIT = 256 << 20
+"""The largest watchlist read (256 MB; 10,000 tasks with records take ~5 MB),
+so that a wrong file such as a link to ``/dev/zero`` is refused, not read."""
 
 _HEADER = (
     "# The veo-tui watchlist. Written by veo-tui; change it with\n"
@@ -127,8 +137,9 @@ class WatchlistStore:
         """The entries in the order they were added; ``[]`` when there is no file.
 
         Raises:
-            WatchlistError: The file exists but cannot be read (permissions),
-                or was written by a newer veo-tui.
+            WatchlistError: The file exists but cannot be read (permissions,
+                not a regular file, over :data:`SIZE_LIMIT`), or was written by
+                a newer veo-tui.
         """
         try:
             return list(self._read())
@@ -265,12 +276,18 @@ class WatchlistStore:
                 return list(self._cache[1])
             self._foreign_change = True  # not as we left it: someone else wrote
         try:
-            raw = self.path.read_bytes()
+            raw = read_regular_file(self.path, SIZE_LIMIT)
         except FileNotFoundError:
             return []
         except OSError as error:
             raise WatchlistError(
                 f"Cannot read {self.path}: {error.strerror or error}"
+            ) from None
+        except NotAFileError as error:
+            raise WatchlistError(
+                f"Cannot read {self.path}: {error} (a watchlist must be a "
+                f"regular file of at most {size_text(SIZE_LIMIT)}); "
+                "move it away and veo-tui starts a new one"
             ) from None
         entries = self._decode(raw)
         self._cache = (identity, entries)
@@ -299,10 +316,12 @@ class WatchlistStore:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         serial = 1
-        while aside.exists():
-            aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{serial}")
-            serial += 1
         try:
+            while aside.exists():
+                aside = self.path.with_name(
+                    f"{self.path.name}.corrupt-{stamp}-{serial}"
+                )
+                serial += 1
             os.replace(self.path, aside)
         except OSError as error:
             raise WatchlistError(
@@ -317,6 +336,9 @@ class WatchlistStore:
         except UnicodeDecodeError as error:
             raise _Corrupt(f"not UTF-8 text at byte {error.start + 1}") from None
         text = text.removeprefix("\ufeff")  # a BOM, from an editor on Windows
+        # What is wrong with a file edited by hand (or cut short): the tasks
+        # that can be read are kept, and the file as it was is copied aside.
+        problems: list[str] = []
         document = _read_own_form(text)
         if document is None:  # not as veo-tui writes it: let tomllib judge
             import tomllib  # rarely needed: not worth its import at every start
@@ -324,27 +346,36 @@ class WatchlistStore:
             try:
                 document = tomllib.loads(text)
             except tomllib.TOMLDecodeError as error:
-                raise _Corrupt(f"not valid TOML: {error}") from None
+                salvaged = _salvage(text)
+                if salvaged is None:
+                    raise _Corrupt(f"not valid TOML: {error}") from None
+                document, skipped = salvaged
+                problems.append(
+                    f"is not valid TOML ({error}; {skipped} part(s) that could "
+                    "not be read were skipped)"
+                )
 
         version = document.get("version")
-        if not _is_int(version):
-            raise _Corrupt("no format version")
-        if version > FORMAT_VERSION:
+        if _is_int(version) and version > FORMAT_VERSION:
             raise WatchlistError(
                 f"Cannot read {self.path}: it was written by a newer veo-tui "
                 f"(format {version}; this one reads format {FORMAT_VERSION})"
             )
+        if not _is_int(version) or version < 1:
+            # Written by hand: read as this version's layout, what it most
+            # likely is (no veo-tui ever wrote a file without a version).
+            problems.append("has no valid 'version' line")
         tasks = document.get("tasks", [])
         count = document.get("count")
         if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
             raise _Corrupt("'tasks' is not a list of tables")
         # Every write states how many entries follow: fewer means the file was
-        # cut short, or edited by hand. Either way, what can be read is kept.
-        problem = None
+        # cut short, or edited by hand.
         if not _is_int(count):
-            problem = "has no valid 'count' line"
+            problems.append("has no valid 'count' line")
         elif count != len(tasks):
-            problem = f"says it holds {count} task(s) but holds {len(tasks)}"
+            problems.append(f"says it holds {count} task(s) but holds {len(tasks)}")
+        problem = " and ".join(problems) if problems else None
 
         entries: list[WatchEntry] = []
         seen: set[str] = set()
@@ -381,9 +412,9 @@ class WatchlistStore:
 
         digest = hashlib.sha256(raw).hexdigest()[:12]
         copy = self.path.with_name(f"{self.path.name}.kept-{digest}")
-        if copy.exists():
-            return copy
         try:
+            if copy.exists():
+                return copy
             # Not the save's temporary name: a save under the lock deletes
             # those, and this may run without it.
             replace_atomically(copy, raw, ".watchlist-kept-", "")
@@ -481,8 +512,9 @@ class FileGuard:
         """Hold the lock for the body of the ``with``.
 
         Raises:
-            WatchlistError: The folder cannot be made, or the lock stays held
-                by someone else past the timeout.
+            WatchlistError: The folder cannot be made, the lock file cannot
+                be opened (a read-only folder, a folder in its place), or the
+                lock stays held by someone else past the timeout.
         """
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -497,15 +529,25 @@ class FileGuard:
             self._lock = filelock.FileLock(
                 str(self.path) + ".lock", timeout=self.timeout
             )
+        lock_file = self._lock.lock_file
         try:
-            with self._lock:
-                yield
-        except filelock.Timeout:
+            self._lock.acquire()
+        except filelock.Timeout:  # a TimeoutError, so an OSError: first
             raise WatchlistError(
                 f"Cannot change {self.path}: another veo-tui has held its lock "
                 f"for more than {self.timeout:g} s "
-                f"(if none is running, delete {self._lock.lock_file})"
+                f"(if none is running, delete {lock_file})"
             ) from None
+        except OSError as error:
+            raise WatchlistError(
+                f"Cannot change {self.path}: its lock file {lock_file} cannot "
+                f"be opened: {error.strerror or error}"
+            ) from None
+        # Only taking the lock is guarded: an error in the body is its own.
+        try:
+            yield
+        finally:
+            self._lock.release()
 
 
 def replace_atomically(target: Path, data: bytes, prefix: str, suffix: str) -> None:
@@ -643,6 +685,54 @@ _OWN_TIME = re.compile(
 _NOT_IN_TOML_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 _TOP_KEYS = frozenset({"version", "count"})
 _TASK_KEYS = frozenset({"task_id", "added_at", "checked_at", "record", "fetch_error"})
+
+
+_TABLE_HEADER = re.compile(r"[ \t]*\[")
+_TASKS_HEADER = re.compile(r"[ \t]*\[\[[ \t]*tasks[ \t]*\]\][ \t]*(?:#.*)?")
+
+
+def _salvage(text: str) -> tuple[dict[str, Any], int] | None:
+    """What can be read of a watchlist that is not valid TOML as a whole.
+
+    The text is cut before every line that starts a table (``[``, such as
+    ``[[tasks]]``, or a broken one such as ``[[tasks``), and each part is read
+    alone: a broken line then costs the one entry it is in. The document
+    has the top-level keys and the ``[[tasks]]`` entries of the parts that
+    could be read; the number says how many parts could not be. ``None``
+    when no task could be read, so that a file that is not a watchlist at all
+    is moved aside as before.
+    """
+    import tomllib
+
+    parts: list[list[str]] = [[]]
+    for line in text.split("\n"):
+        if _TABLE_HEADER.match(line):
+            parts.append([])
+        parts[-1].append(line)
+    document: dict[str, Any] = {}
+    tasks: list[Any] = []
+    skipped = 0
+    for number, lines in enumerate(parts):
+        try:
+            part = tomllib.loads("\n".join(lines) + "\n")  # "\r\n" stays whole
+        except tomllib.TOMLDecodeError:
+            skipped += 1
+            continue
+        if number == 0:  # before the first table: version, count
+            document = part
+            top = part.get("tasks")
+            if isinstance(top, list):
+                tasks.extend(top)
+        elif _TASKS_HEADER.fullmatch(lines[0].rstrip()):
+            entry = part.get("tasks")
+            if isinstance(entry, list):
+                tasks.extend(entry)
+        # Any other table is not part of a watchlist: it is ignored, as it is
+        # when the whole file can be read.
+    if not any(isinstance(task, dict) for task in tasks):
+        return None
+    document["tasks"] = tasks
+    return document, skipped
 
 
 def _read_own_form(text: str) -> dict[str, Any] | None:
