@@ -12,7 +12,7 @@ from pathlib import Path
 
 import platformdirs
 
-from veo_tui.store.config import APP_NAME
+from veo_tui.store.config import APP_NAME, NotAFileError, read_regular_file
 
 
 def default_prefs_path() -> Path:
@@ -36,8 +36,9 @@ class Prefs:
         """Read the preferences; anything unreadable counts as none set."""
         prefs = cls(path or default_prefs_path())
         try:
-            text = prefs.path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            # A device or pipe put there must not hang the start.
+            text = read_regular_file(prefs.path, 64 * 1024).decode("utf-8")
+        except (OSError, UnicodeDecodeError, NotAFileError):
             return prefs
         import tomllib  # only when there is a file: most starts have none
 
