@@ -6,6 +6,8 @@ import asyncio
 import io
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -190,15 +192,37 @@ def test_usage_errors_exit_2(
     assert message in capsys.readouterr().err
 
 
-def test_watchlist_with_nothing_unfinished_exits_0_and_says_so(
+def test_an_empty_watchlist_exits_0_and_says_it_is_empty_and_where(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KIE_API_KEY", FAKE_KEY)
 
     status = main(["watch", "--watchlist"])
 
+    err = capsys.readouterr().err
     assert status == 0
-    assert "nothing to watch" in capsys.readouterr().err
+    assert "nothing to watch: the watchlist is empty" in err
+    assert str(default_watchlist_path()) in err
+    assert "has finished" not in err
+
+
+def test_a_watchlist_with_every_task_finished_exits_0_and_says_so(
+    sim: RunningSim,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sim.reset(speed=5)
+    monkeypatch.setenv("KIE_BASE_URL", sim.base_url)
+    monkeypatch.setenv("KIE_API_KEY", SIM_KEY)
+    main(["add", "done-ok"])
+    main(["watch", "--watchlist", "--json", "--timeout", "20"])
+    capsys.readouterr()
+
+    status = main(["watch", "--watchlist"])
+
+    err = capsys.readouterr().err
+    assert status == 0
+    assert "nothing to watch: every task in the watchlist has finished" in err
 
 
 def test_record_is_null_within_the_grace_is_not_reported_as_not_found(
@@ -244,22 +268,89 @@ def test_watching_the_watchlist_writes_what_it_saw_back_to_it(
     assert "success" in capsys.readouterr().out
 
 
-def test_on_a_terminal_the_last_drawing_shows_whole_urls(
+class _GoneReader(io.StringIO):
+    """An output whose reader has gone away, as after ``| head -1``."""
+
+    attempts = 0
+
+    def write(self, text: str) -> int:
+        self.attempts += 1
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+@pytest.mark.parametrize(
+    ("json_lines", "live"),
+    [(True, False), (False, False), (False, True)],
+    ids=["json", "text", "terminal"],
+)
+def test_a_reader_gone_away_stops_the_watch_at_its_first_write(
+    sim: RunningSim,
+    json_lines: bool,
+    live: bool,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sim.reset(speed=1)
+    out = _GoneReader()
+    runner = Watch(["done-ok", "slow"], json=json_lines, live=live, out=out)
+
+    with pytest.raises(BrokenPipeError):
+        asyncio.run(runner.run(options(sim), FAST, give_up_after=20))
+
+    assert out.attempts == 1
+    assert capsys.readouterr().err == ""
+
+
+def test_watch_into_a_closed_pipe_exits_141_without_a_traceback(
     sim: RunningSim, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sim.reset(speed=5)
-    monkeypatch.setattr(
-        "veo_tui.cli.watch.shutil.get_terminal_size",
-        lambda fallback: os.terminal_size((40, 24)),
+    sim.reset(speed=1)
+    monkeypatch.setenv("KIE_BASE_URL", sim.base_url)
+    monkeypatch.setenv("KIE_API_KEY", SIM_KEY)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `veo-tui watch ID | true`
+
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "veo_tui", "watch", "--timeout", "30", "slow"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+
+    assert done.returncode == 141  # as a shell reports a reader gone (SIGPIPE)
+    assert done.stderr == b""
+
+
+def test_a_closed_standard_output_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KIE_API_KEY", FAKE_KEY)
+    monkeypatch.setattr(sys, "stdout", None)  # what Python makes of `>&-`
+
+    status = main(["watch", "a1"])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("veo-tui: standard output is closed")
+    assert err.count("\n") == 1
+
+
+def test_watch_with_standard_output_closed_exits_2_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KIE_API_KEY", FAKE_KEY)
+
+    done = subprocess.run(
+        ["sh", "-c", 'exec "$0" -m veo_tui watch a1 >&-', sys.executable],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
     )
-    out = io.StringIO()
-    runner = Watch(["done-ok"], live=True, out=out)
 
-    status = asyncio.run(runner.run(options(sim), FAST, give_up_after=20))
-
-    url = f"{sim.base_url}/files/done-ok/result-0.mp4"
-    drawings = out.getvalue().split("\x1b[2K")
-    assert status == 0
-    assert all(len(line.rstrip("\n")) < 40 for line in drawings[:-2])
-    assert url in drawings[-2]
-    assert drawings[-1] == "1 of 1 finished\n"
+    assert done.returncode == 2
+    assert done.stderr.startswith("veo-tui: standard output is closed")
+    assert "Traceback" not in done.stderr

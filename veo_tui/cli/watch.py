@@ -7,7 +7,8 @@ On a terminal it keeps a compact table up to date; otherwise (or with
 things ended, for scripts:
 
 0 all succeeded, 1 any failed, expired or not found, 2 usage or config error,
-3 timeout reached, 4 records could not be fetched, 130 interrupted.
+3 timeout reached, 4 records could not be fetched, 130 interrupted, 141 the
+reader of the output went away (``veo-tui watch ID | head -1``).
 """
 
 from __future__ import annotations
@@ -95,18 +96,22 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--timeout must be a positive number of seconds, got {args.timeout:g}"
         )
+    if sys.stdout is None:
+        # Python leaves it None when the shell closed it (`watch ID >&-`).
+        raise UsageError(
+            "standard output is closed, so there is nowhere to show the tasks; "
+            "to discard it, redirect it to /dev/null instead"
+        )
     config = load_config(args.config, base_url=args.base_url, log=args.log)
     store: WatchlistStore | None = None
     entries: dict[str, WatchEntry] = {}
     if args.watchlist:
-        store, entries, finished_status = _unfinished_in_watchlist(args)
+        store, entries, nothing = _unfinished_in_watchlist(args)
         task_ids = list(entries)
-        if not task_ids:
-            print(
-                "veo-tui: nothing to watch: every task in the watchlist has finished",
-                file=sys.stderr,
-            )
-            return finished_status
+        if nothing is not None:
+            reason, status = nothing
+            print(f"veo-tui: nothing to watch: {reason}", file=sys.stderr)
+            return status
     elif args.task_ids:
         task_ids = checked_ids(args.task_ids)
     else:
@@ -130,9 +135,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _unfinished_in_watchlist(
     args: argparse.Namespace,
-) -> tuple[WatchlistStore, dict[str, WatchEntry], int]:
-    """The watchlist, its unfinished entries by id, and the exit status if there
-    are none."""
+) -> tuple[WatchlistStore, dict[str, WatchEntry], tuple[str, int] | None]:
+    """The watchlist and its unfinished entries by id; with none, why there is
+    nothing to watch and the exit status."""
     store = watchlist_store(args)
     try:
         entries = store.load()
@@ -143,10 +148,19 @@ def _unfinished_in_watchlist(
         for e in entries
         if e.record is None or not e.record.state.is_terminal
     }
+    if unfinished:
+        return store, unfinished, None
+    if not entries:
+        # A missing file is an empty watchlist too.
+        reason = (
+            f"the watchlist is empty ({store.path}); add ids with: veo-tui add ID..."
+        )
+        return store, unfinished, (reason, EXIT_OK)
     failed = any(
         e.record is not None and e.record.state is not State.SUCCESS for e in entries
     )
-    return store, unfinished, EXIT_FAILED if failed else EXIT_OK
+    reason = "every task in the watchlist has finished"
+    return store, unfinished, (reason, EXIT_FAILED if failed else EXIT_OK)
 
 
 @dataclass
@@ -181,7 +195,9 @@ class Watch:
     tasks: dict[str, _Task] = field(init=False)
     _done: asyncio.Event = field(init=False)
     _refused: bool = field(init=False, default=False)
-    _drawn: int = field(init=False, default=0)
+    _reader_gone: bool = field(init=False, default=False)
+    _drawn: list[str] = field(init=False, default_factory=list)
+    _drawn_width: int = field(init=False, default=0)
     _unsaved: dict[str, WatchEntry] = field(init=False, default_factory=dict)
     _save_failed: bool = field(init=False, default=False)
 
@@ -200,6 +216,10 @@ class Watch:
 
         Returns:
             The exit status.
+
+        Raises:
+            BrokenPipeError: The output's reader went away (``| head -1``); the
+                watch stopped there, after saving what it saw to the watchlist.
         """
         from veo_tui.api import KieClient  # httpx: not for every `veo-tui` start
 
@@ -245,6 +265,8 @@ class Watch:
                     await asyncio.gather(saving, return_exceptions=True)
                 if self.live:
                     self._draw(final=True)
+        if self._reader_gone:
+            raise BrokenPipeError("the output's reader went away")
         if timed_out:
             left = sum(1 for t in self.tasks.values() if not t.final)
             print(
@@ -351,14 +373,29 @@ class Watch:
             line = json_line(task_id, result)
         else:
             line = text_line(task_id, result, self._id_width)
-        print(line, file=self.out, flush=True)
+        self._write(line + "\n")
+
+    def _write(self, text: str) -> None:
+        """Write and flush; a reader gone away ends the watch instead of raising.
+
+        The error would otherwise end only the poller or the drawing, which
+        run in tasks of their own, and the watch would wait on forever.
+        """
+        if self._reader_gone:
+            return
+        try:
+            self.out.write(text)
+            self.out.flush()
+        except BrokenPipeError:
+            self._reader_gone = True
+            self._done.set()
 
     @property
     def _id_width(self) -> int:
         return min(max(len(task_id) for task_id in self.task_ids), 40)
 
     async def _redraw_every_second(self) -> None:
-        while True:
+        while not self._reader_gone:
             self._draw()
             await asyncio.sleep(1)
 
@@ -366,23 +403,77 @@ class Watch:
         """Redraw the table in place: move up over the last drawing, rewrite it.
 
         While it is redrawn, each line is cut to the terminal's width (a line
-        that wrapped would throw off the next redraw); the final drawing is
-        never redrawn, so it shows whole lines, URLs and all.
+        that wrapped would throw off the next redraw) and the table to its
+        height (the cursor cannot move back up over lines scrolled off the
+        screen); the final drawing is never redrawn, so it shows whole lines,
+        URLs and all, and every task.
         """
-        width = None if final else _columns() - 1
+        from rich.cells import cell_len, set_cell_size  # only a terminal needs it
+
+        columns, rows = _terminal_size()
+        lines = self._table_lines()
+        if not final:
+            lines = _fit_height(lines, rows - 1)  # the last row holds the cursor
+            lines = [
+                set_cell_size(line, columns - 1)
+                if cell_len(line) > columns - 1
+                else line
+                for line in lines
+            ]
+        up = self._rows_drawn(columns)
+        # From the top of the last drawing, clear to the end of the screen: a
+        # line of the new drawing that wraps must not land on stale text.
+        erase = f"\x1b[{up}F\x1b[J" if up else ""
+        self._write(erase + "".join(f"{line}\n" for line in lines))
+        self._drawn, self._drawn_width = lines, columns
+
+    def _table_lines(self) -> list[str]:
+        """One line per task, in the order given, then how many have finished."""
         lines = []
         for task_id, task in self.tasks.items():
             result = task.result or TaskRecord(
                 task_id, State.UNKNOWN, message="checking…"
             )
-            lines.append(text_line(task_id, result, self._id_width)[:width])
+            lines.append(text_line(task_id, result, self._id_width))
         finished = sum(1 for t in self.tasks.values() if t.final)
         lines.append(f"{finished} of {len(self.tasks)} finished")
-        up = f"\x1b[{self._drawn}F" if self._drawn else ""
-        body = "".join(f"\x1b[2K{line}\n" for line in lines)
-        self.out.write(up + body)
-        self.out.flush()
-        self._drawn = len(lines)
+        return lines
+
+    def _rows_drawn(self, columns: int) -> int:
+        """Screen rows the last drawing takes up now that the terminal is
+        ``columns`` wide.
+
+        A line takes as many rows as it wrapped to at the width it was drawn
+        at. Most terminals rewrap their lines when they are made narrower, so
+        then the rows at the new width count, if more.
+        """
+        width = min(self._drawn_width, columns)
+        return sum(_rows(line, width) for line in self._drawn)
+
+
+def _fit_height(lines: list[str], height: int) -> list[str]:
+    """The table's task lines and summary line, within ``height`` lines.
+
+    When the tasks do not all fit, the first ones are kept and a line says how
+    many more there are; the summary line stays last.
+    """
+    if len(lines) <= height:
+        return lines
+    *tasks, summary = lines
+    if height < 2:
+        return [summary]
+    shown = height - 2
+    return [*tasks[:shown], f"… and {len(tasks) - shown} more", summary]
+
+
+def _rows(line: str, columns: int) -> int:
+    """Screen rows a line takes on a terminal ``columns`` wide (wide
+    characters count two cells, and do not split across rows)."""
+    from rich.cells import cell_len, chop_cells
+
+    if columns <= 0 or cell_len(line) <= columns:
+        return 1
+    return len(chop_cells(line, columns))
 
 
 def _differs(before: FetchResult | None, after: FetchResult) -> bool:
@@ -394,5 +485,7 @@ def _differs(before: FetchResult | None, after: FetchResult) -> bool:
     return before != after
 
 
-def _columns() -> int:
-    return shutil.get_terminal_size(fallback=(100, 24)).columns
+def _terminal_size() -> tuple[int, int]:
+    """The terminal's columns and rows, each at least 2."""
+    size = shutil.get_terminal_size(fallback=(100, 24))
+    return max(2, size.columns), max(2, size.lines)
