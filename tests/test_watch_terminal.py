@@ -119,13 +119,18 @@ class Terminal:
         count, command = int(control.group(1) or "1"), control.group(2)
         if command == "F":
             self.row, self.column = max(self.top, self.row - count), 0
-        elif command == "J":
-            del self.rows[self.row][self.column :]
-            del self.rows[self.row + 1 :], self.wrapped[self.row + 1 :]
-            self.wrapped[self.row] = False
+        elif command == "E":  # down, to the first column; never scrolls
+            self.row = min(self.row + count, self.top + self.lines - 1)
+            self.column = 0
+            while len(self.rows) <= self.row:
+                self.rows.append([])
+                self.wrapped.append(False)
         elif command == "K" and count == 2:
             self.rows[self.row].clear()
+            self.wrapped[self.row] = False
         else:
+            # "\x1b[J" (erase below) among them: at the screen's top, tmux
+            # takes it for a clear screen and keeps a copy in its scrollback.
             raise AssertionError(f"unexpected control {control.group(0)!r}")
 
     def _line_feed(self) -> None:

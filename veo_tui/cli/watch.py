@@ -421,9 +421,11 @@ class Watch:
                 for line in lines
             ]
         up = self._rows_drawn(columns)
-        # From the top of the last drawing, clear to the end of the screen: a
-        # line of the new drawing that wraps must not land on stale text.
-        erase = f"\x1b[{up}F\x1b[J" if up else ""
+        # Clear the rows of the last drawing one by one (a line of the new
+        # drawing that wraps must not land on stale text), then go back to
+        # its top. Not "erase below" from there: tmux, for one, takes that at
+        # the screen's top for a clear screen and keeps a copy in scrollback.
+        erase = f"\x1b[{up}F" + "\x1b[2K\x1b[E" * up + f"\x1b[{up}F" if up else ""
         self._write(erase + "".join(f"{line}\n" for line in lines))
         self._drawn, self._drawn_width = lines, columns
 
