@@ -268,6 +268,28 @@ def test_watching_the_watchlist_writes_what_it_saw_back_to_it(
     assert "success" in capsys.readouterr().out
 
 
+def test_watching_the_watchlist_saves_record_is_null_so_ls_shows_pending(
+    sim: RunningSim,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sim.reset(speed=1)
+    config = tmp_path / "config.toml"
+    config.write_text("[poll]\ninterval = 1\nmax_interval = 1\n")  # grace 120 s
+    monkeypatch.setenv("VEO_TUI_CONFIG", str(config))
+    monkeypatch.setenv("KIE_BASE_URL", sim.base_url)
+    monkeypatch.setenv("KIE_API_KEY", SIM_KEY)
+    main(["add", "no-such-task"])
+
+    status = main(["watch", "--watchlist", "--json", "--timeout", "2"])
+    capsys.readouterr()
+    main(["ls"])
+
+    assert status == 3
+    assert capsys.readouterr().out.split()[:2] == ["no-such-task", "pending"]
+
+
 class _GoneReader(io.StringIO):
     """An output whose reader has gone away, as after ``| head -1``."""
 

@@ -285,6 +285,12 @@ class Watch:
             if task is None or task.final is not None:
                 continue
             result = item.result
+            # What was seen goes to the watchlist (with --watchlist), "record
+            # is null." too: ls and the dashboard show it as pending.
+            entry = self.entries.get(item.task_id)
+            if entry is not None:
+                entry = entry.with_result(item.result, item.checked_at)
+                self.entries[item.task_id] = self._unsaved[item.task_id] = entry
             if (
                 isinstance(result, TaskRecord)
                 and result.state is State.NOT_FOUND
@@ -293,10 +299,6 @@ class Watch:
                 # "record is null." soon after the watch began: most likely a
                 # task just created. Say nothing until it shows or the grace ends.
                 continue
-            entry = self.entries.get(item.task_id)
-            if entry is not None:
-                entry = entry.with_result(item.result, item.checked_at)
-                self.entries[item.task_id] = self._unsaved[item.task_id] = entry
             changed = _differs(task.result, item.result)
             task.result = item.result
             task.final = self._final(item.task_id, item.result, task, scheduler, now)
