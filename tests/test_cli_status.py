@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -231,7 +232,9 @@ def test_refused_key_exits_4_and_shows_only_a_masked_key(
 @pytest.mark.parametrize(
     ("bad", "reason"),
     [
-        ("", "cannot be empty"),
+        ("", "holds no task id"),
+        (",,,", "holds no task id"),
+        ("[]", "holds no task id"),
         ("a\x1bb", "control character"),
         ("a\u200bb", "U+200B"),
         ("x" * 129, "129 characters"),
@@ -446,3 +449,25 @@ def test_demo_with_a_command_is_refused_not_run_on_the_real_watchlist(
     assert status == 2
     assert "--demo opens the dashboard" in err
     assert "veo-tui sim" in err
+
+
+@pytest.mark.parametrize(
+    "command", ["status a1", "ls --json", "sim --print-ids", "credits", "add a1"]
+)
+def test_every_command_with_standard_output_closed_says_so_and_exits_2(
+    command: str, tmp_path: Path
+) -> None:
+    # It printed nothing and exited 0 (sim --print-ids: a traceback), so a
+    # script took an empty answer for success.
+    done = subprocess.run(
+        ["sh", "-c", f'exec "$0" -m veo_tui {command} >&-', sys.executable],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "HOME": str(tmp_path), "KIE_API_KEY": FAKE_KEY},
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.startswith("veo-tui: standard output is closed")
+    assert "Traceback" not in done.stderr

@@ -99,6 +99,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _Unclear:
         args = build_parser().parse_args(argv)  # says what is wrong, and exits
     run = getattr(args, "run", None)
+    if sys.stdout is None:
+        # Python leaves it None when the shell closed it (`veo-tui ls >&-`):
+        # every print would vanish and the command still say it succeeded.
+        print(
+            "veo-tui: standard output is closed, so there is nowhere to show "
+            "the results; to discard them, redirect it to /dev/null instead",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     if run is not None and getattr(args, "demo", False):
         print(
             "veo-tui: --demo opens the dashboard and goes without a command; "

@@ -89,8 +89,11 @@ def checked_ids(
     ids: list[str] = []
     problems: list[str] = []
     for position, raw in enumerate(raw_ids, start=1):
-        # "id1,id2" is two ids, as in a paste; "" and "," stay one bad piece.
-        pieces = id_pieces(raw) or [raw]
+        # "id1,id2" is two ids, as in a paste.
+        pieces = id_pieces(raw)
+        if not pieces:  # "", " " or only separators such as ",,," or "[]"
+            problems.append(f"{label} {position}: holds no task id")
+            continue
         try:
             ids.extend(check_task_id(piece) for piece in pieces)
         except InvalidTaskId as error:

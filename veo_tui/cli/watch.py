@@ -96,12 +96,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--timeout must be a positive number of seconds, got {args.timeout:g}"
         )
-    if sys.stdout is None:
-        # Python leaves it None when the shell closed it (`watch ID >&-`).
-        raise UsageError(
-            "standard output is closed, so there is nowhere to show the tasks; "
-            "to discard it, redirect it to /dev/null instead"
-        )
     config = load_config(args.config, base_url=args.base_url, log=args.log)
     store: WatchlistStore | None = None
     entries: dict[str, WatchEntry] = {}
