@@ -492,6 +492,30 @@ async def test_a_backlog_behind_the_rate_limit_says_how_long_it_takes(
     assert backlog.waiting == 92  # 8 sent at once
     assert backlog.limit == "rate"
     assert backlog.seconds == pytest.approx(9.2)
+    assert backlog.first == 92  # none answered yet
+    assert backlog.first_seconds == pytest.approx(9.2)
+
+
+async def test_the_first_checks_count_down_while_re_checks_queue_behind(
+    make: Callable[..., Harness], clock: FakeClock
+) -> None:
+    """New tasks go first: their count and time go down steadily, whatever
+    re-checks of the answered ones are due meanwhile."""
+    settings = PollSettings(concurrency=8, max_requests_per_second=2, interval=5)
+    harness = make(settings, FakeKie(clock, latency=0.1))
+    for number in range(100):
+        harness.poller.track(f"t{number:03}")
+
+    await clock.advance(10)
+    early = harness.poller.backlog()
+    await clock.advance(20)
+    later = harness.poller.backlog()
+
+    assert early is not None
+    assert later is not None
+    assert later.first < early.first
+    assert later.first_seconds < early.first_seconds
+    assert later.waiting > later.first  # re-checks of answered tasks wait too
 
 
 async def test_a_queued_task_counts_its_turn_as_its_next_check(

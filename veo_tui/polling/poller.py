@@ -75,12 +75,16 @@ class Backlog:
         cycle: When the limits cannot keep up with every unfinished task even
             at ``max_interval``, about how long one round of them takes (the
             real interval each task gets); ``None`` when they can.
+        first: Of the waiting, tasks never answered yet (they go first).
+        first_seconds: About how long until each of those has been sent.
     """
 
     waiting: int
     seconds: float
     limit: str
     cycle: float | None = None
+    first: int = 0
+    first_seconds: float = 0.0
 
 
 class Poller:
@@ -219,13 +223,18 @@ class Poller:
         if waiting == 0:
             return None
         seconds, limit = self._turn_in(waiting)
-        if not self.scheduler.waiting(self._clock(), first_only=True):
-            # Only tasks checked before wait: perhaps for good. A round of
-            # every unfinished task longer than the longest interval (and
-            # its jitter) says the limits cannot keep up with them.
-            round_trip, round_limit = self._turn_in(self.scheduler.polled())
-            if round_trip > self.scheduler.settings.max_interval * 1.1:
-                return Backlog(waiting, seconds, round_limit, cycle=round_trip)
+        first = self.scheduler.waiting(self._clock(), first_only=True)
+        if first:
+            first_seconds, first_limit = self._turn_in(first)
+            return Backlog(
+                waiting, seconds, first_limit, first=first, first_seconds=first_seconds
+            )
+        # Only tasks checked before wait: perhaps for good. A round of every
+        # unfinished task longer than the longest interval (and its jitter)
+        # says the limits cannot keep up with them.
+        round_trip, round_limit = self._turn_in(self.scheduler.polled())
+        if round_trip > self.scheduler.settings.max_interval * 1.1:
+            return Backlog(waiting, seconds, round_limit, cycle=round_trip)
         return Backlog(waiting, seconds, limit)
 
     def _turn_in(self, ahead: int) -> tuple[float, str]:

@@ -259,6 +259,12 @@ class Engine:
             why = f"at most {rate} a second (poll.max_requests_per_second)"
         else:
             why = f"{settings.concurrency} at a time (poll.concurrency)"
+        if backlog.first:
+            # New tasks go first, so this count and time go down steadily.
+            return (
+                f"{backlog.first:,} task(s) queued for a first check, {why}: about "
+                f"{human_duration(backlog.first_seconds)} until all have had one"
+            )
         if backlog.cycle is not None:
             return (
                 f"too many tasks for {why}: each is checked only about every "
