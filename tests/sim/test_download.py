@@ -359,12 +359,27 @@ async def test_two_urls_of_one_task_are_numbered(sim: RunningSim, folder: Path) 
 async def test_an_existing_file_is_already_downloaded_and_not_fetched(
     sim: RunningSim, folder: Path
 ) -> None:
-    (folder / f"{TASK}.mp4").write_bytes(b"mine")
+    (folder / f"{TASK}.mp4").write_bytes(SAMPLE_VIDEO)
 
     async with Downloader(folder) as downloader:
         result = await downloader.download(TASK, result_url(sim))
 
     assert result.status is DownloadStatus.ALREADY_DOWNLOADED
+    assert sim.requests_to(f"/files/{TASK}/result-0.mp4") == 0
+
+
+async def test_a_file_under_the_name_that_is_no_whole_video_is_reported_and_kept(
+    sim: RunningSim, folder: Path
+) -> None:
+    # Not "already downloaded": the dashboard would call it safe from
+    # kie.ai's deletion.
+    (folder / f"{TASK}.mp4").write_bytes(b"mine")
+
+    async with Downloader(folder) as downloader:
+        result = await downloader.download(TASK, result_url(sim))
+
+    assert result.status is DownloadStatus.FAILED
+    assert "is not a complete video" in (result.message or "")
     assert (folder / f"{TASK}.mp4").read_bytes() == b"mine"
     assert sim.requests_to(f"/files/{TASK}/result-0.mp4") == 0
 

@@ -20,11 +20,12 @@ from tests.ui.conftest import (
     settle,
     success_body,
 )
+from veo_tui.sim.app import SAMPLE_VIDEO
 from veo_tui.store.watchlist import WatchlistStore
 from veo_tui.ui.details import UrlRow
 from veo_tui.ui.dialogs import ConfirmScreen
 
-VIDEO = b"\x00\x00\x00\x18ftypmp42" + b"v" * 5000
+VIDEO = SAMPLE_VIDEO  # a whole MP4, as a finished download is
 
 
 def cdn(kie: FakeKie, task_id: str) -> None:

@@ -629,13 +629,14 @@ def _existing(
 ) -> DownloadResult | None:
     """What to report when the final name is taken, or ``None`` when it is free.
 
-    veo-tui only ever puts complete files under that name, so a non-empty
-    regular file there is a finished download; anything else is left alone.
+    veo-tui only ever puts complete files under that name, so a whole MP4
+    there is a finished download; anything else (a file put there by hand,
+    a folder) is left alone and reported.
     """
     if not os.path.lexists(final):
         return None
     size = _size(final)
-    if final.is_file() and not final.is_symlink() and size > 0:
+    if is_complete_video(final):
         return DownloadResult(
             task_id, url, position, final, DownloadStatus.ALREADY_DOWNLOADED, size
         )
@@ -647,7 +648,8 @@ def _existing(
         DownloadStatus.FAILED,
         size,
         DownloadErrorKind.EXISTS,
-        f"{final} already exists and is not a complete download; it was left alone",
+        f"{final} already exists and is not a complete video; it was left alone "
+        "(move it away to download again)",
     )
 
 
@@ -673,6 +675,19 @@ def _part_size(part: Path) -> int:
 
 
 _MP4_FIRST_BOXES = frozenset({b"ftyp", b"styp"})
+
+
+def is_complete_video(path: Path) -> bool:
+    """Whether ``path`` is a regular file (not a link) holding a whole MP4."""
+    try:
+        return (
+            path.is_file()
+            and not path.is_symlink()
+            and _size(path) > 0
+            and not _not_a_whole_mp4(path)
+        )
+    except OSError:
+        return False
 
 
 def _not_a_whole_mp4(path: Path) -> bool:

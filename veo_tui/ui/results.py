@@ -64,10 +64,8 @@ def _megabytes(count: int) -> str:
 
 def saved_file(directory: Path, task_id: str) -> Path | None:
     """The task's first video in ``directory``, if it was downloaded before."""
-    from veo_tui.api.download import download_name  # brings httpx: not at start-up
+    # Brings httpx: not at start-up.
+    from veo_tui.api.download import download_name, is_complete_video
 
     path = directory / download_name(task_id)
-    try:
-        return path if path.is_file() and path.stat().st_size > 0 else None
-    except OSError:
-        return None
+    return path if is_complete_video(path) else None
