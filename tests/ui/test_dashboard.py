@@ -783,7 +783,7 @@ async def test_checks_queued_behind_the_rate_limit_say_so_and_for_how_long(
         assert "38 task(s) queued for a first check" in banner
         assert "at most 2 a second" in banner
         assert "poll.max_requests_per_second" in banner
-        assert "about 19s until all have had one" in banner
+        assert "about 19s to go" in banner
         status = shown(app, "#status-panel")
         assert "q39" in status
         assert "queued behind 37 others" in status

@@ -262,8 +262,8 @@ class Engine:
         if backlog.first:
             # New tasks go first, so this count and time go down steadily.
             return (
-                f"{backlog.first:,} task(s) queued for a first check, {why}: about "
-                f"{human_duration(backlog.first_seconds)} until all have had one"
+                f"{backlog.first:,} task(s) queued for a first check, {why}: "
+                f"about {human_duration(backlog.first_seconds)} to go"
             )
         if backlog.cycle is not None:
             return (
