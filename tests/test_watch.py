@@ -240,6 +240,17 @@ def test_record_is_null_within_the_grace_is_not_reported_as_not_found(
     assert "timed out with 1 of 1 task(s) unfinished" in capsys.readouterr().err
 
 
+def use_the_stand_in(
+    sim: RunningSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, poll: str = ""
+) -> None:
+    """Commands run here talk to ``sim`` and check every second."""
+    config = tmp_path / "config.toml"
+    config.write_text(f"[poll]\ninterval = 1\nmax_interval = 1\n{poll}")
+    monkeypatch.setenv("VEO_TUI_CONFIG", str(config))
+    monkeypatch.setenv("KIE_BASE_URL", sim.base_url)
+    monkeypatch.setenv("KIE_API_KEY", SIM_KEY)
+
+
 def test_watching_the_watchlist_writes_what_it_saw_back_to_it(
     sim: RunningSim,
     tmp_path: Path,
@@ -247,11 +258,7 @@ def test_watching_the_watchlist_writes_what_it_saw_back_to_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sim.reset(speed=5)
-    config = tmp_path / "config.toml"
-    config.write_text("[poll]\ninterval = 1\nmax_interval = 1\ngrace = 0\n")
-    monkeypatch.setenv("VEO_TUI_CONFIG", str(config))
-    monkeypatch.setenv("KIE_BASE_URL", sim.base_url)
-    monkeypatch.setenv("KIE_API_KEY", SIM_KEY)
+    use_the_stand_in(sim, tmp_path, monkeypatch, "grace = 0\n")
     main(["add", "done-ok", "soon-ok"])
     capsys.readouterr()
 
@@ -275,11 +282,7 @@ def test_watching_the_watchlist_saves_record_is_null_so_ls_shows_pending(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sim.reset(speed=1)
-    config = tmp_path / "config.toml"
-    config.write_text("[poll]\ninterval = 1\nmax_interval = 1\n")  # grace 120 s
-    monkeypatch.setenv("VEO_TUI_CONFIG", str(config))
-    monkeypatch.setenv("KIE_BASE_URL", sim.base_url)
-    monkeypatch.setenv("KIE_API_KEY", SIM_KEY)
+    use_the_stand_in(sim, tmp_path, monkeypatch)  # the grace stays 120 s
     main(["add", "no-such-task"])
 
     status = main(["watch", "--watchlist", "--json", "--timeout", "2"])
