@@ -73,7 +73,8 @@ def watchlist_store(args: argparse.Namespace) -> WatchlistStore:
 
 
 def _is_pending(entry: WatchEntry, now: datetime, grace: float) -> bool:
-    """ "record is null." soon after adding: kie.ai may not show the task yet."""
+    """Whether the last answer was "record is null." soon after the adding:
+    kie.ai may not show a new task yet (the dashboard's pending)."""
     record = entry.record
     return (
         record is not None
