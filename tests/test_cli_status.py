@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -471,3 +472,22 @@ def test_every_command_with_standard_output_closed_says_so_and_exits_2(
     assert done.returncode == 2
     assert done.stderr.startswith("veo-tui: standard output is closed")
     assert "Traceback" not in done.stderr
+
+
+def test_a_dash_reads_the_ids_from_standard_input(
+    kie: respx.Route,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # It asked kie.ai for a task called "-".
+    monkeypatch.setattr("sys.stdin", io.StringIO("ok1, gen1\nfail1\n"))
+
+    status, out, _ = run(capsys, "status", "--json", "gone1", "-")
+
+    assert status == 0
+    assert [line["task_id"] for line in json_lines(out)] == [
+        "gone1",
+        "ok1",
+        "gen1",
+        "fail1",
+    ]

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from veo_tui.api import ApiOptions, InsecureKeyError
-from veo_tui.domain import InvalidTaskId, check_task_id, id_pieces
+from veo_tui.domain import InvalidTaskId, check_task_id, id_pieces, split_task_ids
 from veo_tui.store.config import Config, key_file_is_exposed
 
 EXIT_OK = 0
@@ -105,3 +105,28 @@ def checked_ids(
     if not ids:
         raise UsageError("no task ids given")
     return list(dict.fromkeys(ids)) if distinct else ids
+
+
+def ids_from_arguments(raw: Sequence[str], *, distinct: bool = True) -> list[str]:
+    """Ids from arguments, ``-`` standing for the ids on standard input
+    (separated as in a paste); refuses bad ones, like :func:`checked_ids`."""
+    if "-" not in raw:
+        return checked_ids(raw, distinct=distinct)
+    pieces: list[str] = []
+    for argument in raw:
+        pieces.extend(_stdin_ids() if argument == "-" else id_pieces(argument))
+    return checked_ids(pieces, label="id", distinct=distinct)
+
+
+def _stdin_ids() -> list[str]:
+    if sys.stdin is None:
+        raise UsageError("'-' reads ids from standard input, which is closed")
+    try:
+        text = sys.stdin.read()
+    except UnicodeDecodeError:
+        raise UsageError("standard input is not UTF-8 text") from None
+    parsed = split_task_ids(text)
+    if parsed.invalid:
+        shown = "\n  ".join(reason for _, reason in parsed.invalid[:20])
+        raise UsageError(f"refusing bad task ids, nothing was changed:\n  {shown}")
+    return list(parsed.valid)

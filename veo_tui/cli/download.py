@@ -25,7 +25,7 @@ from veo_tui.cli.common import (
     EXIT_FETCH,
     EXIT_OK,
     UsageError,
-    checked_ids,
+    ids_from_arguments,
 )
 from veo_tui.cli.logs import setup_logging
 from veo_tui.cli.status import api_options
@@ -52,7 +52,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
             "config error, 130 interrupted."
         ),
     )
-    parser.add_argument("task_ids", nargs="+", metavar="TASK_ID", help="task ids")
+    parser.add_argument(
+        "task_ids",
+        nargs="+",
+        metavar="TASK_ID",
+        help="task ids, or - to read them from standard input",
+    )
     parser.add_argument(
         "--dir",
         metavar="DIR",
@@ -74,7 +79,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``veo-tui download``."""
-    task_ids = checked_ids(args.task_ids)
+    task_ids = ids_from_arguments(args.task_ids)
     config = load_config(args.config, base_url=args.base_url, log=args.log)
     setup_logging(config)
     options = api_options(config)

@@ -12,10 +12,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from veo_tui.cli.common import EXIT_OK, UsageError, checked_ids
+from veo_tui.cli.common import EXIT_OK, UsageError, ids_from_arguments
 from veo_tui.cli.output import task_json, text_line
 from veo_tui.domain import FetchResult, State, TaskRecord, inert, iso_utc
-from veo_tui.domain.ids import split_task_ids
 from veo_tui.store.config import load_config
 from veo_tui.store.watchlist import (
     WatchEntry,
@@ -83,31 +82,9 @@ def _is_pending(entry: WatchEntry, now: datetime, grace: float) -> bool:
     )
 
 
-def _ids_from(raw: list[str]) -> list[str]:
-    """Ids from arguments, ``-`` standing for standard input; refuses bad ones."""
-    if "-" not in raw:
-        return checked_ids(raw)
-    pieces: list[str] = []
-    for argument in raw:
-        pieces.extend(_stdin_ids() if argument == "-" else [argument])
-    return checked_ids(pieces, label="id")
-
-
-def _stdin_ids() -> list[str]:
-    try:
-        text = sys.stdin.read()
-    except UnicodeDecodeError:
-        raise UsageError("standard input is not UTF-8 text") from None
-    parsed = split_task_ids(text)
-    if parsed.invalid:
-        shown = "\n  ".join(reason for _, reason in parsed.invalid[:20])
-        raise UsageError(f"refusing bad task ids, nothing was changed:\n  {shown}")
-    return list(parsed.valid)
-
-
 def run_add(args: argparse.Namespace) -> int:
     """Carry out ``veo-tui add``."""
-    ids = _ids_from(args.task_ids)
+    ids = ids_from_arguments(args.task_ids)
     store = watchlist_store(args)
     try:
         added = store.add(ids, datetime.now(UTC))
@@ -122,7 +99,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 def run_rm(args: argparse.Namespace) -> int:
     """Carry out ``veo-tui rm``."""
-    ids = _ids_from(args.task_ids)
+    ids = ids_from_arguments(args.task_ids)
     store = watchlist_store(args)
     try:
         removed = store.remove(ids)

@@ -19,8 +19,8 @@ from veo_tui.cli.common import (
     EXIT_FETCH,
     EXIT_OK,
     UsageError,
-    checked_ids,
     client_options,
+    ids_from_arguments,
 )
 from veo_tui.cli.logs import setup_logging
 from veo_tui.cli.output import json_line, text_line
@@ -44,7 +44,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
             "be fetched, 2 usage or config error."
         ),
     )
-    parser.add_argument("task_ids", nargs="+", metavar="TASK_ID", help="task ids")
+    parser.add_argument(
+        "task_ids",
+        nargs="+",
+        metavar="TASK_ID",
+        help="task ids, or - to read them from standard input",
+    )
     parser.add_argument(
         "--json",
         action="store_true",
@@ -78,7 +83,7 @@ def api_options(config: Config) -> ApiOptions:
 def run(args: argparse.Namespace) -> int:
     """Carry out ``veo-tui status``."""
     # One line per id given, repeats included, so scripts can pair them.
-    task_ids = checked_ids(args.task_ids, distinct=False)
+    task_ids = ids_from_arguments(args.task_ids, distinct=False)
     config = load_config(
         args.config, base_url=args.base_url, concurrency=args.concurrency, log=args.log
     )

@@ -30,7 +30,7 @@ from veo_tui.cli.common import (
     EXIT_OK,
     EXIT_TIMEOUT,
     UsageError,
-    checked_ids,
+    ids_from_arguments,
 )
 from veo_tui.cli.dashboard import poll_settings
 from veo_tui.cli.lists import watchlist_store
@@ -64,7 +64,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
             "refused, network down past retries), 130 interrupted."
         ),
     )
-    parser.add_argument("task_ids", nargs="*", metavar="TASK_ID", help="task ids")
+    parser.add_argument(
+        "task_ids",
+        nargs="*",
+        metavar="TASK_ID",
+        help="task ids, or - to read them from standard input",
+    )
     parser.add_argument(
         "--watchlist",
         action="store_true",
@@ -107,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"veo-tui: nothing to watch: {reason}", file=sys.stderr)
             return status
     elif args.task_ids:
-        task_ids = checked_ids(args.task_ids)
+        task_ids = ids_from_arguments(args.task_ids)
     else:
         raise UsageError("give task ids to watch, or --watchlist")
     setup_logging(config)
