@@ -192,3 +192,18 @@ def test_ls_into_a_reader_that_stops_early_ends_without_a_traceback(
     assert first.split()[0] == b"task00000"
     assert status == 141  # as a shell reports a reader gone (SIGPIPE)
     assert err == b""
+
+
+def test_ls_ids_feeds_rm(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(capsys, "add", "a1", "b2", "c3")
+    _, ids, _ = run(capsys, "ls", "--ids")
+    monkeypatch.setattr("sys.stdin", io.StringIO(ids))
+
+    status, out, err = run(capsys, "rm", "-")
+
+    assert ids == "a1\nb2\nc3\n"
+    assert status == 0
+    assert "removed 3 task(s)" in out
+    assert err == ""

@@ -61,7 +61,13 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
             "kie.ai (use `veo-tui status` or the dashboard for fresh states)."
         ),
     )
-    ls.add_argument("--json", action="store_true", help="one JSON object per line")
+    shape = ls.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="one JSON object per line")
+    shape.add_argument(
+        "--ids",
+        action="store_true",
+        help="the task ids alone, one per line (e.g. | veo-tui rm -)",
+    )
     ls.set_defaults(run=run_ls)
 
 
@@ -128,7 +134,9 @@ def run_ls(args: argparse.Namespace) -> int:
     width = min(max((len(e.task_id) for e in entries), default=10), 40)
     for entry in entries:
         pending = _is_pending(entry, now, config.poll_grace)
-        if args.json:
+        if args.ids:
+            print(inert(entry.task_id))
+        elif args.json:
             body = entry_json(entry)
             body["pending"] = pending
             print(json.dumps(body, ensure_ascii=True))
@@ -139,7 +147,7 @@ def run_ls(args: argparse.Namespace) -> int:
             )
         else:
             print(text_line(entry.task_id, _last_known(entry), width))
-    if not entries and not args.json:
+    if not entries and not args.json and not args.ids:
         print(f"the watchlist is empty ({store.path}); add ids with: veo-tui add ID...")
     return EXIT_OK
 
