@@ -263,3 +263,8 @@ def test_an_interval_equal_to_the_max_interval_is_fine(tmp_path: Path) -> None:
     config = load_config(config_path=str(path), environ={})
 
     assert (config.poll_interval, config.poll_max_interval) == (30.0, 30.0)
+
+
+def test_an_empty_config_flag_is_refused_not_taken_for_the_defaults() -> None:
+    with pytest.raises(ConfigError, match="--config was given an empty path"):
+        load_config("", environ={})

@@ -325,7 +325,9 @@ def key_file_is_exposed(config: Config) -> bool:
 
 def _choose_path(flag: str | None, env: Mapping[str, str]) -> tuple[Path | None, bool]:
     """The file to read, and whether the user named it (so it must exist)."""
-    if flag:
+    if flag is not None:
+        if not flag.strip():
+            raise ConfigError("--config was given an empty path")
         return Path(flag).expanduser(), True
     if env.get(ENV_CONFIG, "").strip():
         return Path(env[ENV_CONFIG]).expanduser(), True
