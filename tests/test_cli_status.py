@@ -491,3 +491,23 @@ def test_a_dash_reads_the_ids_from_standard_input(
         "gen1",
         "fail1",
     ]
+
+
+def test_the_demo_says_where_its_downloads_go(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from veo_tui.cli.dashboard import _run_demo  # main() wants a terminal
+    from veo_tui.ui import VeoTuiApp
+
+    notes: list[str] = []
+
+    def run(app: VeoTuiApp) -> int:
+        notes.append(app.options.note or "")
+        return 0
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(VeoTuiApp, "run", run)
+
+    assert _run_demo() == 0
+    assert "began with 13 tasks" in notes[0]
+    assert "downloads go to a temporary folder, deleted on quit" in notes[0]

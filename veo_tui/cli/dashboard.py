@@ -142,7 +142,7 @@ def _run_demo() -> int:
         note = (
             f"Demo: the local stand-in at {sim.base_url}, which began with "
             f"{len(sim.task_ids)} tasks. Your own watchlist and config are not "
-            "touched."
+            "touched; downloads go to a temporary folder, deleted on quit."
         )
         app = VeoTuiApp(
             store,
