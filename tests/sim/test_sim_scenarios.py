@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,20 @@ def test_a_fault_option_reads_kind_and_rate() -> None:
 def test_a_bad_fault_option_says_what_was_expected(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_fault_option(text)
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_device_or_pipe_as_scenario_is_refused_not_read(tmp_path: Path) -> None:
+    # /dev/zero was read until the memory ran out; a pipe waits for a writer.
+    with pytest.raises(ScenarioError, match="/dev/zero: not a regular file"):
+        load_scenario("/dev/zero")
+    os.mkfifo(tmp_path / "pipe.toml")
+    with pytest.raises(ScenarioError, match=r"pipe\.toml: not a regular file"):
+        load_scenario(str(tmp_path / "pipe.toml"))
+
+
+def test_a_huge_scenario_file_is_refused(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.toml"
+    huge.write_bytes(b"#" * (2 << 20))
+    with pytest.raises(ScenarioError, match="more than a scenario's 1,048,576"):
+        load_scenario(str(huge))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from veo_tui.sim.faults import FaultKind, FaultSettings
+
+MAX_SCENARIO_BYTES = 1 << 20
+"""The largest scenario file read (1 MB; the built-in ones are a few KB)."""
 
 _T = TypeVar("_T", str, None)
 _E = TypeVar("_E", bound=StrEnum)
@@ -228,6 +232,15 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
             "or give the path of a .toml file"
         )
     try:
+        # A device (/dev/zero) or a pipe would be read without end.
+        mode, size = (info := path.stat()).st_mode, info.st_size
+        if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            raise ScenarioError(f"cannot read scenario {path}: not a regular file")
+        if size > MAX_SCENARIO_BYTES:
+            raise ScenarioError(
+                f"cannot read scenario {path}: {size:,} bytes, more than a "
+                f"scenario's {MAX_SCENARIO_BYTES:,}"
+            )
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
