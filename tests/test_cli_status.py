@@ -511,3 +511,21 @@ def test_the_demo_says_where_its_downloads_go(
     assert _run_demo() == 0
     assert "began with 13 tasks" in notes[0]
     assert "downloads go to a temporary folder, deleted on quit" in notes[0]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("command", ["ls", "sim --print-ids"])
+def test_output_on_a_full_disk_is_one_line_and_status_74(
+    command: str, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        ["sh", "-c", f'exec "$0" -m veo_tui {command} >/dev/full', sys.executable],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+
+    assert done.returncode == 74, done.stderr
+    assert done.stderr == "veo-tui: cannot write the output: No space left on device\n"

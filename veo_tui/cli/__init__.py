@@ -9,6 +9,7 @@ stderr and exit status 2; nothing here lets a traceback reach the user.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -19,6 +20,7 @@ from veo_tui import __version__
 from veo_tui.cli.common import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
+    EXIT_OUTPUT,
     EXIT_USAGE,
     UsageError,
     common_options,
@@ -130,7 +132,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return _reader_went_away()
+    except OSError as error:
+        if error.errno not in _OUTPUT_FULL:
+            raise
+        # Standard output on a full disk (`> /dev/full`): say so, not a
+        # traceback (a download's own disk errors are reported as such).
+        print(f"veo-tui: cannot write the output: {error.strerror}", file=sys.stderr)
+        _silence_stdout()
+        return EXIT_OUTPUT
     return status
+
+
+_OUTPUT_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
 
 
 def _reader_went_away() -> int:
@@ -139,7 +152,13 @@ def _reader_went_away() -> int:
     Standard output is pointed at the null device so that flushing it at exit
     raises nothing; the status is the shell's for a process ended by SIGPIPE.
     """
+    _silence_stdout()
+    return EXIT_BROKEN_PIPE
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that flushing it at exit
+    raises nothing more."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
-    return EXIT_BROKEN_PIPE

@@ -15,6 +15,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_TIMEOUT = 3
 EXIT_FETCH = 4
+EXIT_OUTPUT = 74  # EX_IOERR of sysexits.h: the output could not be written
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
 
