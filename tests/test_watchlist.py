@@ -682,3 +682,13 @@ def test_two_processes_adding_at_once_lose_no_id(path: Path) -> None:
     ids = {e.task_id for e in WatchlistStore(path).load()}
     assert codes == [0, 0]
     assert len(ids) == 1000
+
+
+def test_an_emptied_file_is_an_empty_watchlist_without_warnings(tmp_path: Path) -> None:
+    path = tmp_path / "watchlist.toml"
+    path.write_text("\n  \n")
+    store = WatchlistStore(path)
+
+    assert store.load() == []
+    assert store.warnings == []
+    assert [p.name for p in tmp_path.glob("watchlist.toml*")] == ["watchlist.toml"]

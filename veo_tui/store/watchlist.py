@@ -336,6 +336,8 @@ class WatchlistStore:
         except UnicodeDecodeError as error:
             raise _Corrupt(f"not UTF-8 text at byte {error.start + 1}") from None
         text = text.removeprefix("\ufeff")  # a BOM, from an editor on Windows
+        if not text.strip():
+            return []  # an empty file (`: > watchlist.toml`): nothing to keep
         # What is wrong with a file edited by hand (or cut short): the tasks
         # that can be read are kept, and the file as it was is copied aside.
         problems: list[str] = []
