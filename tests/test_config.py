@@ -121,6 +121,11 @@ def test_base_url_precedence_flag_env_file(tmp_path: Path) -> None:
         ("[log]\nenabled = 'yes'\n", "log.enabled must be true or false"),
         ("[api]\nkey = \n", "not valid TOML"),
         ("api = 3\n", "api must be a table"),
+        (
+            "[poll]\nmax_requests_per_second = 1e-300\n",
+            "poll.max_requests_per_second must be 0 (no limit) or a number "
+            "from 0.01 to 1000",
+        ),
     ],
 )
 def test_bad_config_is_one_line_naming_file_key_and_expectation(
@@ -268,3 +273,10 @@ def test_an_interval_equal_to_the_max_interval_is_fine(tmp_path: Path) -> None:
 def test_an_empty_config_flag_is_refused_not_taken_for_the_defaults() -> None:
     with pytest.raises(ConfigError, match="--config was given an empty path"):
         load_config("", environ={})
+
+
+@pytest.mark.parametrize("rate", ["0", "0.01", "2.5", "1000"])
+def test_request_limits_that_make_sense_are_taken(tmp_path: Path, rate: str) -> None:
+    path = write(tmp_path, f"[poll]\nmax_requests_per_second = {rate}\n")
+
+    assert load_config(str(path), environ={}).max_requests_per_second == float(rate)

@@ -134,8 +134,11 @@ SCHEMA: Mapping[str, Mapping[str, _Key]] = {
         "max_interval": _Key(60.0, _is_number(1, 86_400), "seconds from 1 to 86400"),
         "grace": _Key(120.0, _is_number(0, 86_400), "seconds from 0 to 86400"),
         "concurrency": _Key(8, _is_int(1, 64), "an integer from 1 to 64"),
+        # Below 0.01 (one request in 100 s) is a typo, not a limit.
         "max_requests_per_second": _Key(
-            10.0, _is_number(0, 1000), "a number from 0 (no limit) to 1000"
+            10.0,
+            lambda v: _is_number(0.01, 1000)(v) or (_is_number(0, 0)(v)),
+            "0 (no limit) or a number from 0.01 to 1000",
         ),
     },
     "ui": {
