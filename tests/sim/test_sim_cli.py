@@ -28,7 +28,8 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--host", "0.0.0.0"], "add --allow-remote"),
+        (["--host", "0.0.0.0"], "not a loopback address"),
+        (["--host", "nonsense.invalid"], "not a loopback address"),
         (["--speed", "0"], "--speed must be above 0"),
         (["--port", "70000"], "--port must be from 0 to 65535"),
         (["--latency", "-5"], "--latency must be from 0"),

@@ -174,7 +174,8 @@ def run(args: argparse.Namespace) -> int:
     if not is_loopback(options.host):
         if not options.allow_remote:
             raise UsageError(
-                f"--host {options.host} can be reached from other machines; add "
+                f"--host {options.host} is not a loopback address (127.0.0.1, "
+                "::1, localhost), so other machines may reach the stand-in; add "
                 "--allow-remote if that is really what you want"
             )
         print(
