@@ -477,13 +477,18 @@ def test_a_poller_needs_a_client_or_a_fetch() -> None:
         Poller(Scheduler(), lambda batch: None)
 
 
+def tracking(harness: Harness, count: int, width: int = 3) -> Harness:
+    """``harness``, tracking ``count`` tasks named ``t000``, ``t001``, ..."""
+    for number in range(count):
+        harness.poller.track(f"t{number:0{width}}")
+    return harness
+
+
 async def test_a_backlog_behind_the_rate_limit_says_how_long_it_takes(
     make: Callable[..., Harness], clock: FakeClock
 ) -> None:
     settings = PollSettings(concurrency=8, max_requests_per_second=10)
-    harness = make(settings, FakeKie(clock, latency=0.5))
-    for number in range(100):
-        harness.poller.track(f"t{number:03}")
+    harness = tracking(make(settings, FakeKie(clock, latency=0.5)), 100)
 
     await clock.settle()
     backlog = harness.poller.backlog()
@@ -502,9 +507,7 @@ async def test_the_first_checks_count_down_while_re_checks_queue_behind(
     """New tasks go first: their count and time go down steadily, whatever
     re-checks of the answered ones are due meanwhile."""
     settings = PollSettings(concurrency=8, max_requests_per_second=2, interval=5)
-    harness = make(settings, FakeKie(clock, latency=0.1))
-    for number in range(100):
-        harness.poller.track(f"t{number:03}")
+    harness = tracking(make(settings, FakeKie(clock, latency=0.1)), 100)
 
     await clock.advance(10)
     early = harness.poller.backlog()
@@ -522,9 +525,7 @@ async def test_a_queued_task_counts_its_turn_as_its_next_check(
     make: Callable[..., Harness], clock: FakeClock
 ) -> None:
     settings = PollSettings(concurrency=8, max_requests_per_second=10)
-    harness = make(settings, FakeKie(clock, latency=0.5))
-    for number in range(100):
-        harness.poller.track(f"t{number:03}")
+    harness = tracking(make(settings, FakeKie(clock, latency=0.5)), 100)
 
     await clock.settle()
 
@@ -540,9 +541,7 @@ async def test_more_tasks_than_the_rate_limit_can_keep_up_with_say_their_real_in
     than the 60 s cap, so the backlog says how often each really is checked
     once every task has had its first answer."""
     settings = PollSettings(concurrency=8, max_requests_per_second=2)
-    harness = make(settings, FakeKie(clock, latency=0.1))
-    for number in range(300):
-        harness.poller.track(f"t{number:03}")
+    harness = tracking(make(settings, FakeKie(clock, latency=0.1)), 300)
 
     await clock.advance(60)
     first_pass = harness.poller.backlog()
@@ -560,9 +559,7 @@ async def test_tasks_the_limits_keep_up_with_have_no_cycle(
     make: Callable[..., Harness], clock: FakeClock
 ) -> None:
     settings = PollSettings(concurrency=8, max_requests_per_second=2)
-    harness = make(settings, FakeKie(clock, latency=0.1))
-    for number in range(100):  # a round is 50 s, within the 60 s cap
-        harness.poller.track(f"t{number:03}")
+    harness = tracking(make(settings, FakeKie(clock, latency=0.1)), 100)  # a round: 50 s < 60 s
 
     await clock.advance(300)
     backlog = harness.poller.backlog()
@@ -574,9 +571,7 @@ async def test_without_a_rate_limit_the_backlog_is_paced_by_answers(
     make: Callable[..., Harness], clock: FakeClock
 ) -> None:
     settings = PollSettings(concurrency=4, max_requests_per_second=0)
-    harness = make(settings, FakeKie(clock, latency=2.0))
-    for number in range(44):
-        harness.poller.track(f"t{number:02}")
+    harness = tracking(make(settings, FakeKie(clock, latency=2.0)), 44, width=2)
 
     await clock.advance(2.0)  # one round of answers gives the latency
     backlog = harness.poller.backlog()
