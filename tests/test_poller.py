@@ -559,7 +559,9 @@ async def test_tasks_the_limits_keep_up_with_have_no_cycle(
     make: Callable[..., Harness], clock: FakeClock
 ) -> None:
     settings = PollSettings(concurrency=8, max_requests_per_second=2)
-    harness = tracking(make(settings, FakeKie(clock, latency=0.1)), 100)  # a round: 50 s < 60 s
+    harness = tracking(
+        make(settings, FakeKie(clock, latency=0.1)), 100
+    )  # a round: 50 s < 60 s
 
     await clock.advance(300)
     backlog = harness.poller.backlog()
