@@ -453,6 +453,18 @@ def test_demo_with_a_command_is_refused_not_run_on_the_real_watchlist(
     assert "veo-tui sim" in err
 
 
+def run_in_shell(command: str, home: Path) -> subprocess.CompletedProcess[str]:
+    """``veo-tui COMMAND`` through a shell (for its redirections), at ``home``."""
+    return subprocess.run(
+        ["sh", "-c", f'exec "$0" -m veo_tui {command}', sys.executable],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "HOME": str(home), "KIE_API_KEY": FAKE_KEY},
+    )
+
+
 @pytest.mark.parametrize(
     "command", ["status a1", "ls --json", "sim --print-ids", "credits", "add a1"]
 )
@@ -461,14 +473,7 @@ def test_every_command_with_standard_output_closed_says_so_and_exits_2(
 ) -> None:
     # It printed nothing and exited 0 (sim --print-ids: a traceback), so a
     # script took an empty answer for success.
-    done = subprocess.run(
-        ["sh", "-c", f'exec "$0" -m veo_tui {command} >&-', sys.executable],
-        stderr=subprocess.PIPE,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "HOME": str(tmp_path), "KIE_API_KEY": FAKE_KEY},
-    )
+    done = run_in_shell(f"{command} >&-", tmp_path)
 
     assert done.returncode == 2
     assert done.stderr.startswith("veo-tui: standard output is closed")
@@ -522,14 +527,7 @@ def test_the_demo_says_where_its_downloads_go(
 def test_output_on_a_full_disk_is_one_line_and_status_74(
     command: str, tmp_path: Path
 ) -> None:
-    done = subprocess.run(
-        ["sh", "-c", f'exec "$0" -m veo_tui {command} >/dev/full', sys.executable],
-        stderr=subprocess.PIPE,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "HOME": str(tmp_path)},
-    )
+    done = run_in_shell(f"{command} >/dev/full", tmp_path)
 
     assert done.returncode == 74, done.stderr
     assert done.stderr == "veo-tui: cannot write the output: No space left on device\n"

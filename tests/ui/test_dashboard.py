@@ -345,6 +345,13 @@ async def test_y_copies_the_task_id(
         assert app.clipboard == "a1"
 
 
+def urls_opened(app: VeoTuiApp, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URLs ``app`` asks the browser to open, recorded instead."""
+    opened: list[str] = []
+    monkeypatch.setattr(app, "open_url", lambda url, **_: opened.append(url))
+    return opened
+
+
 async def test_o_opens_the_first_result_url(
     make_app: AppFactory,
     store: WatchlistStore,
@@ -353,8 +360,7 @@ async def test_o_opens_the_first_result_url(
 ) -> None:
     seed(store, entry("a1", done("a1")))
     app = make_app()
-    opened: list[str] = []
-    monkeypatch.setattr(app, "open_url", lambda url, **_: opened.append(url))
+    opened = urls_opened(app, monkeypatch)
 
     async with app.run_test() as pilot:
         await pilot.press("o")
@@ -372,8 +378,7 @@ async def test_o_without_a_browser_says_so_and_opens_nothing(
     monkeypatch.setattr("veo_tui.ui.app.graphical_browser_available", lambda: False)
     seed(store, entry("a1", done("a1")))
     app = make_app()
-    opened: list[str] = []
-    monkeypatch.setattr(app, "open_url", lambda url, **_: opened.append(url))
+    opened = urls_opened(app, monkeypatch)
 
     async with app.run_test() as pilot:
         await pilot.press("o")
@@ -428,8 +433,7 @@ async def test_videos_panel_has_copy_and_open_for_each_url(
     )
     seed(store, entry("v1", record))
     app = make_app()
-    opened: list[str] = []
-    monkeypatch.setattr(app, "open_url", lambda url, **_: opened.append(url))
+    opened = urls_opened(app, monkeypatch)
 
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
