@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from veo_tui.cli.common import EXIT_OK, UsageError, ids_from_arguments
@@ -77,17 +77,6 @@ def watchlist_store(args: argparse.Namespace) -> WatchlistStore:
     return WatchlistStore(default_watchlist_path())
 
 
-def _is_pending(entry: WatchEntry, now: datetime, grace: float) -> bool:
-    """Whether the last answer was "record is null." soon after the adding:
-    kie.ai may not show a new task yet (the dashboard's pending)."""
-    record = entry.record
-    return (
-        record is not None
-        and record.state is State.NOT_FOUND
-        and (now - entry.added_at).total_seconds() < grace
-    )
-
-
 def run_add(args: argparse.Namespace) -> int:
     """Carry out ``veo-tui add``."""
     ids = ids_from_arguments(args.task_ids)
@@ -133,7 +122,7 @@ def run_ls(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     width = min(max((len(e.task_id) for e in entries), default=10), 40)
     for entry in entries:
-        pending = _is_pending(entry, now, config.poll_grace)
+        pending = entry.is_pending(now, timedelta(seconds=config.poll_grace))
         if args.ids:
             print(inert(entry.task_id))
         elif args.json:

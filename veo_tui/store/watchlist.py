@@ -101,6 +101,16 @@ class WatchEntry:
             return replace(self, checked_at=checked_at, fetch_error=result)
         return replace(self, record=result, checked_at=checked_at, fetch_error=None)
 
+    def is_pending(self, now: datetime, grace: timedelta) -> bool:
+        """Whether the last answer was "record is null." within ``grace`` of
+        the adding: kie.ai may not show a new task yet (shown as pending)."""
+        record = self.record
+        return (
+            record is not None
+            and record.state is State.NOT_FOUND
+            and now - self.added_at < grace
+        )
+
 
 class WatchlistStore:
     """The watchlist file, read and changed safely across processes.

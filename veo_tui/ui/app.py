@@ -47,7 +47,6 @@ from veo_tui.ui.cells import (
     COLUMNS,
     PENDING_BADGE,
     IdText,
-    is_pending,
     row_cells,
     set_text,
 )
@@ -676,7 +675,7 @@ class VeoTuiApp(App[int]):
         for entry in self.entries.values():
             if entry.record is None:
                 queued += 1
-            elif is_pending(entry, now, self.grace):
+            elif entry.is_pending(now, self.grace):
                 pending += 1
             else:
                 counts[entry.record.state] += 1

@@ -109,21 +109,11 @@ def id_cell(task_id: str) -> IdText:
     return cell
 
 
-def is_pending(entry: WatchEntry, now: datetime, grace: timedelta) -> bool:
-    """A ``not_found`` answer soon after adding: kie.ai may not show it yet."""
-    record = entry.record
-    return (
-        record is not None
-        and record.state is State.NOT_FOUND
-        and now - entry.added_at < grace
-    )
-
-
 def badge_for(entry: WatchEntry, now: datetime, grace: timedelta) -> Badge:
     """The badge of a row: its state, or queued / pending before it is known."""
     if entry.record is None:
         return NEW_BADGE
-    if is_pending(entry, now, grace):
+    if entry.is_pending(now, grace):
         return PENDING_BADGE
     badge = BADGES[entry.record.state]
     if entry.record.state is State.GENERATING:
