@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,8 +26,8 @@ from veo_tui.store.watchlist import (
     SIZE_LIMIT,
     FileGuard,
     WatchlistError,
-    fsync_folder,
-    replace_atomically,
+    set_aside,
+    write_file,
 )
 
 log = logging.getLogger(__name__)
@@ -118,15 +117,7 @@ class UpscaleStore:
                 self._move_aside()
             upscales.update(changes)
             data = json.dumps(_dump(upscales), indent=1, sort_keys=True) + "\n"
-            try:
-                replace_atomically(
-                    self.path, data.encode("utf-8"), ".upscales-", ".tmp"
-                )
-            except OSError as error:
-                raise WatchlistError(
-                    f"Cannot write {self.path}: {error.strerror or error}"
-                ) from None
-            fsync_folder(self.path.parent)
+            write_file(self.path, data.encode("utf-8"), ".upscales-", ".tmp")
 
     def _read(self) -> tuple[dict[str, Upscale], bool]:
         """The upscales, and whether the file was readable (or absent)."""
@@ -167,16 +158,8 @@ class UpscaleStore:
         Raises:
             WatchlistError: It cannot be moved (then it is not overwritten).
         """
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        serial = 1
         try:
-            while aside.exists():  # another one set aside this very second
-                aside = self.path.with_name(
-                    f"{self.path.name}.corrupt-{stamp}-{serial}"
-                )
-                serial += 1
-            os.replace(self.path, aside)
+            aside = set_aside(self.path)
         except FileNotFoundError:
             return  # gone meanwhile: nothing to keep
         except OSError as error:

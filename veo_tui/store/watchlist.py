@@ -323,22 +323,13 @@ class WatchlistStore:
             return []
 
     def _move_aside(self) -> Path:
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        serial = 1
         try:
-            while aside.exists():
-                aside = self.path.with_name(
-                    f"{self.path.name}.corrupt-{stamp}-{serial}"
-                )
-                serial += 1
-            os.replace(self.path, aside)
+            return set_aside(self.path)
         except OSError as error:
             raise WatchlistError(
                 f"Cannot move the unreadable watchlist {self.path} aside: "
                 f"{error.strerror or error}"
             ) from None
-        return aside
 
     def _decode(self, raw: bytes) -> list[WatchEntry]:
         try:
@@ -483,16 +474,9 @@ class WatchlistStore:
     def _write(self, entries: list[WatchEntry]) -> None:
         """Replace the file atomically with ``entries``; the lock must be held."""
         data = _dump(entries, self._blocks).encode("utf-8")
-        folder = self.path.parent
         self._remove_stale_temporaries()
 
-        try:
-            replace_atomically(self.path, data, _TEMP_PREFIX, _TEMP_SUFFIX)
-        except OSError as error:
-            raise WatchlistError(
-                f"Cannot write {self.path}: {error.strerror or error}"
-            ) from None
-        fsync_folder(folder)
+        write_file(self.path, data, _TEMP_PREFIX, _TEMP_SUFFIX)
         self._cache = (self._identity() or (0, 0, 0, 0), list(entries))
 
     def _remove_stale_temporaries(self) -> None:
@@ -560,6 +544,39 @@ class FileGuard:
             yield
         finally:
             self._lock.release()
+
+
+def write_file(path: Path, data: bytes, prefix: str, suffix: str) -> None:
+    """Replace ``path`` with ``data`` atomically and durably (see
+    :func:`replace_atomically`); the lock must be held.
+
+    Raises:
+        WatchlistError: It cannot be written, with the system's reason.
+    """
+    try:
+        replace_atomically(path, data, prefix, suffix)
+    except OSError as error:
+        raise WatchlistError(
+            f"Cannot write {path}: {error.strerror or error}"
+        ) from None
+    fsync_folder(path.parent)
+
+
+def set_aside(path: Path) -> Path:
+    """Move an unreadable ``path`` to ``<name>.corrupt-<time>`` (with a serial
+    if one was set aside that same second), never over another; return where.
+
+    Raises:
+        OSError: It cannot be moved (then it is where it was).
+    """
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    serial = 1
+    while aside.exists():
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{serial}")
+        serial += 1
+    os.replace(path, aside)
+    return aside
 
 
 def replace_atomically(target: Path, data: bytes, prefix: str, suffix: str) -> None:
